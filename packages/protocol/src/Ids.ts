@@ -1,0 +1,3 @@
+import { Effect } from "effect"
+/** placeholder */
+export const hello = Effect.succeed(1)

@@ -1,1 +1,6 @@
+export * from "./Envelope.ts"
+export * from "./EventRegistry.ts"
+export * from "./Envelopes.ts"
 export * from "./Ids.ts"
+export * from "./StreamId.ts"
+export * from "./events/index.ts"

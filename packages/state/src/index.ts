@@ -1,0 +1,5 @@
+export * from "./Errors.ts"
+export * from "./EventStore.ts"
+export * from "./layers.ts"
+export * from "./Migrations.ts"
+export * from "./Projection.ts"

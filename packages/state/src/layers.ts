@@ -1,0 +1,74 @@
+/**
+ * The two layers of the `EventStore`: `layerMemory` and `layerSqlite({ filename })`.
+ */
+import { SqliteClient } from "@effect/sql-sqlite-node"
+import { SqlClient } from "@effect/sql"
+import { Duration, Effect, Layer } from "effect"
+import { DatabaseOpenError, EventStoreError } from "./Errors.ts"
+import { EventStore } from "./EventStore.ts"
+import { type MigrationError, runMigrations } from "./Migrations.ts"
+import { makeMemoryStore } from "./internal/memoryStore.ts"
+import { probeDatabase } from "./internal/sqliteOpen.ts"
+import { eventLogMigrations, MigrationsTable } from "./internal/sqliteSchema.ts"
+import { makeSqliteStore } from "./internal/sqliteStore.ts"
+
+/** A volatile, in-process event log. */
+export const layerMemory: Layer.Layer<EventStore> = Layer.effect(EventStore, makeMemoryStore)
+
+/** Options of the SQLite event log. */
+export interface SqliteOptions {
+  /** The database file (created with its directory when missing, unless read-only), or `:memory:`. */
+  readonly filename: string
+  /** Open without writing anything: appends fail, migrations are not run. */
+  readonly readonly?: boolean | undefined
+  /** `normal` (default: durable across process crashes, WAL) or `full` (also across power loss). */
+  readonly synchronous?: "normal" | "full" | undefined
+  /** How often commits of other processes are looked for; 100 ms by default. */
+  readonly pollInterval?: Duration.DurationInput | undefined
+}
+
+/** Pragmas set on every open, never left to the driver's defaults. */
+const pragmas = (options: SqliteOptions) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    if (options.readonly !== true) yield* sql.unsafe("PRAGMA journal_mode = WAL")
+    yield* sql.unsafe(`PRAGMA synchronous = ${options.synchronous === "full" ? "FULL" : "NORMAL"}`)
+    yield* sql.unsafe("PRAGMA busy_timeout = 5000")
+    yield* sql.unsafe("PRAGMA foreign_keys = ON")
+  })
+
+/** The SQLite client for a file, opened only after the file was checked to be ours. */
+export const layerSqliteClient = (
+  options: SqliteOptions
+): Layer.Layer<SqliteClient.SqliteClient | SqlClient.SqlClient, DatabaseOpenError | EventStoreError | MigrationError> => {
+  const readonly = options.readonly === true
+  const openError = (detail: string) => new DatabaseOpenError({ filename: options.filename, reason: "unreadable", detail })
+  const client = Layer.unwrapEffect(
+    Effect.as(
+      probeDatabase(options.filename, eventLogMigrations, { readonly }),
+      SqliteClient.layer({ filename: options.filename, readonly, disableWAL: true })
+    )
+  ).pipe(Layer.catchAllCause((cause) => Layer.fail(openError(String(cause)))))
+  const setup = Layer.effectDiscard(
+    Effect.gen(function*() {
+      yield* pragmas(options)
+      if (!readonly) yield* runMigrations(MigrationsTable, eventLogMigrations)
+    }).pipe(
+      Effect.catchTag("SqlError", (e) => Effect.fail(new EventStoreError({ operation: "open", detail: e.message })))
+    )
+  )
+  return Layer.provideMerge(setup, client)
+}
+
+/** The event log in an SQLite file (WAL), also exposing its `SqlClient` for read models. */
+export const layerSqlite = (
+  options: SqliteOptions
+): Layer.Layer<EventStore | SqliteClient.SqliteClient | SqlClient.SqlClient, DatabaseOpenError | EventStoreError | MigrationError> =>
+  Layer.scoped(
+    EventStore,
+    makeSqliteStore({
+      readonly: options.readonly === true,
+      describe: `sqlite ${options.filename} (WAL, synchronous=${options.synchronous === "full" ? "FULL" : "NORMAL"})`,
+      pollInterval: options.pollInterval ?? Duration.millis(100)
+    })
+  ).pipe(Layer.provideMerge(layerSqliteClient(options)))

@@ -45,8 +45,13 @@ export const loadBashParser: Effect.Effect<BashParser, ShellParserInitError> = E
   })
   return {
     parse: (source: string) => {
-      const tree = parser.parse(source)
-      return tree === null ? undefined : wrapTree(tree)
+      try {
+        const tree = parser.parse(source)
+        return tree === null ? undefined : wrapTree(tree)
+      } catch {
+        // A wasm failure is reported as "could not parse": callers fail closed on it.
+        return undefined
+      }
     }
   }
 })

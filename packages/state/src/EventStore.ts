@@ -30,6 +30,11 @@ export const formatExpected = (expected: ExpectedVersion): string =>
 export interface AppendOptions {
   /** Defaults to `Any`. */
   readonly expected?: ExpectedVersion | undefined
+  /**
+   * The recording time to store (unix ms) instead of now: only for `import` of an exported log,
+   * so projections that read time from events replay identically.
+   */
+  readonly recordedAt?: number | undefined
 }
 
 /** Where an append landed. For an idempotent re-append, the original positions. */

@@ -59,7 +59,7 @@ export const makeMemoryStore: Effect.Effect<EventStoreShape> = Effect.gen(functi
         if (!matches(expected, stream.length)) {
           return Effect.fail(new WrongExpectedVersion({ streamId, expected: formatExpected(expected), actual: stream.length }))
         }
-        const recordedAt = Date.now()
+        const recordedAt = options?.recordedAt ?? Date.now()
         const first = log.length + 1
         prepared.forEach((e, i) => {
           const record: RecordedEvent = {

@@ -70,6 +70,7 @@ interface PendingAppend {
   readonly category: string
   readonly events: ReadonlyArray<PreparedEvent>
   readonly expected: ExpectedVersion
+  readonly recordedAt: number | undefined
   readonly done: Deferred.Deferred<AppendResult, AppendError>
 }
 
@@ -176,7 +177,7 @@ export const makeSqliteStore = (options: SqliteStoreOptions) =>
 
     const insert = (p: PendingAppend) => {
       const [mode, exact] = modeOf(p.expected)
-      const now = Date.now()
+      const now = p.recordedAt ?? Date.now()
       if (p.events.length === 1) {
         const e = p.events[0]!
         return query<{ position: number; stream_version: number }>(InsertOne, [
@@ -262,6 +263,7 @@ export const makeSqliteStore = (options: SqliteStoreOptions) =>
               category: prepared.category,
               events: prepared.events,
               expected: appendOptions?.expected ?? ExpectedVersion.Any(),
+              recordedAt: appendOptions?.recordedAt,
               done
             })
             if (writing) return Deferred.await(done)

@@ -1,6 +1,7 @@
 export * from "./Envelope.ts"
 export * from "./EventRegistry.ts"
 export * from "./Envelopes.ts"
+export * from "./Catalogue.ts"
 export * from "./Ids.ts"
 export * from "./StreamId.ts"
 export * from "./events/index.ts"

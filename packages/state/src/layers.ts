@@ -3,7 +3,7 @@
  */
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { SqlClient } from "@effect/sql"
-import { Duration, Effect, Layer } from "effect"
+import { Cause, Duration, Effect, Layer, Option } from "effect"
 import { DatabaseOpenError, EventStoreError } from "./Errors.ts"
 import { EventStore } from "./EventStore.ts"
 import { type MigrationError, runMigrations } from "./Migrations.ts"
@@ -48,7 +48,14 @@ export const layerSqliteClient = (
       probeDatabase(options.filename, eventLogMigrations, { readonly }),
       SqliteClient.layer({ filename: options.filename, readonly, disableWAL: true })
     )
-  ).pipe(Layer.catchAllCause((cause) => Layer.fail(openError(String(cause)))))
+  ).pipe(
+    Layer.catchAllCause((cause) => {
+      const failure = Cause.failureOption(cause)
+      return Layer.fail(
+        Option.isSome(failure) && failure.value._tag === "DatabaseOpenError" ? failure.value : openError(Cause.pretty(cause))
+      )
+    })
+  )
   const setup = Layer.effectDiscard(
     Effect.gen(function*() {
       yield* pragmas(options)

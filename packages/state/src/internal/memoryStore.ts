@@ -1,6 +1,6 @@
 /** The in-memory event log: the reference semantics every other backend must match. */
 import { categoryOf, type RecordedEvent } from "@codewhale/protocol"
-import { Effect, SubscriptionRef } from "effect"
+import { Effect } from "effect"
 import { type AppendError, EventIdConflict, type EventStoreError, WrongExpectedVersion } from "../Errors.ts"
 import {
   type AppendResult,
@@ -13,7 +13,8 @@ import {
   type StreamInfo
 } from "../EventStore.ts"
 import { prepareAppend } from "./appendInput.ts"
-import { awaitHead, pagedStream, subscribeStream } from "./subscription.ts"
+import { makeHeadSignal } from "./headSignal.ts"
+import { pagedStream, subscribeStream } from "./subscription.ts"
 
 const matches = (expected: ExpectedVersion, actual: number): boolean =>
   ExpectedVersion.$match(expected, {
@@ -24,11 +25,11 @@ const matches = (expected: ExpectedVersion, actual: number): boolean =>
   })
 
 /** Makes an empty in-memory event log. */
-export const makeMemoryStore: Effect.Effect<EventStoreShape> = Effect.gen(function*() {
+export const makeMemoryStore: Effect.Effect<EventStoreShape> = Effect.sync(() => {
   const log: Array<RecordedEvent> = []
   const streams = new Map<string, Array<RecordedEvent>>()
   const byEventId = new Map<string, RecordedEvent>()
-  const head = yield* SubscriptionRef.make(0)
+  const head = makeHeadSignal(0)
 
   const existing = (streamId: string, ids: ReadonlyArray<string>) => {
     const found = ids.map((id) => byEventId.get(id))
@@ -41,12 +42,16 @@ export const makeMemoryStore: Effect.Effect<EventStoreShape> = Effect.gen(functi
         const ids = prepared.map((e) => e.eventId)
         const dup = existing(streamId, ids)
         if (dup.all) {
-          const positions = dup.found.map((e) => e!.position)
+          let firstPosition = Number.MAX_SAFE_INTEGER, lastPosition = 0
+          for (const e of dup.found) {
+            if (e!.position < firstPosition) firstPosition = e!.position
+            if (e!.position > lastPosition) lastPosition = e!.position
+          }
           const stream = streams.get(streamId) ?? []
           return Effect.succeed<AppendResult>({
             streamId,
-            firstPosition: Math.min(...positions),
-            lastPosition: Math.max(...positions),
+            firstPosition,
+            lastPosition,
             nextExpectedVersion: stream.length,
             duplicate: true
           })
@@ -69,8 +74,8 @@ export const makeMemoryStore: Effect.Effect<EventStoreShape> = Effect.gen(functi
             eventId: e.eventId as RecordedEvent["eventId"],
             eventType: e.eventType,
             schemaVersion: e.schemaVersion,
-            payload: e.payload,
-            metadata: e.metadata,
+            payload: JSON.parse(e.payloadJson) as unknown,
+            metadata: JSON.parse(e.metadataJson) as Record<string, unknown>,
             recordedAt
           }
           stream.push(record)
@@ -85,7 +90,8 @@ export const makeMemoryStore: Effect.Effect<EventStoreShape> = Effect.gen(functi
           nextExpectedVersion: stream.length,
           duplicate: false
         }
-        return Effect.as(SubscriptionRef.set(head, log.length), result)
+        head.publish(log.length)
+        return Effect.succeed(result)
       }))
 
   const readAll = (options?: ReadAllOptions): Effect.Effect<ReadonlyArray<RecordedEvent>, EventStoreError> =>
@@ -93,7 +99,7 @@ export const makeMemoryStore: Effect.Effect<EventStoreShape> = Effect.gen(functi
       const limit = Math.min(Math.max(1, options?.limit ?? DefaultPageSize), MaxPageSize)
       const until = options?.until ?? Number.MAX_SAFE_INTEGER
       const out: Array<RecordedEvent> = []
-      for (let i = Math.max(0, options?.after ?? 0); i < log.length && out.length < limit; i++) {
+      for (let i = Math.max(0, Math.floor(options?.after ?? 0)); i < log.length && out.length < limit; i++) {
         const e = log[i]!
         if (e.position > until) break
         if (options?.category === undefined || categoryOf(e.streamId) === options.category) out.push(e)
@@ -108,19 +114,20 @@ export const makeMemoryStore: Effect.Effect<EventStoreShape> = Effect.gen(functi
       const to = options?.toVersion ?? Number.MAX_SAFE_INTEGER
       let selected = stream.filter((e) => e.streamVersion >= from && e.streamVersion <= to)
       if (options?.backwards === true) selected = selected.reverse()
-      return options?.limit !== undefined ? selected.slice(0, options.limit) : selected
+      // Like SQL's LIMIT: a negative limit is no limit.
+      return options?.limit !== undefined && options.limit >= 0 ? selected.slice(0, options.limit) : selected
     })
 
   const listStreams: EventStoreShape["listStreams"] = (options) =>
     Effect.sync(() => {
       const infos: Array<StreamInfo> = []
       for (const id of [...streams.keys()].sort()) {
+        if (options?.limit !== undefined && options.limit >= 0 && infos.length >= options.limit) break
         if (options?.after !== undefined && id <= options.after) continue
         const s = streams.get(id)!
         const category = categoryOf(id)
         if (options?.category !== undefined && category !== options.category) continue
         infos.push({ streamId: id, category, version: s.length, firstPosition: s[0]!.position, lastPosition: s[s.length - 1]!.position })
-        if (options?.limit !== undefined && infos.length >= options.limit) break
       }
       return infos
     })
@@ -131,10 +138,10 @@ export const makeMemoryStore: Effect.Effect<EventStoreShape> = Effect.gen(functi
     streamVersion: (streamId) => Effect.sync(() => streams.get(streamId)?.length ?? 0),
     readAll,
     streamAll: (options) => pagedStream(readAll, options ?? {}),
-    headPosition: SubscriptionRef.get(head),
+    headPosition: Effect.sync(() => head.current()),
     listStreams,
     subscribe: (options) => subscribeStream(readAll, head, options ?? {}),
-    awaitPosition: (position) => awaitHead(head, position),
+    awaitPosition: (position) => head.atLeast(position),
     describe: "memory (volatile)"
   }
 })

@@ -7,7 +7,8 @@
  */
 import type { RecordedEvent } from "@codewhale/protocol"
 import { SqlClient, type SqlError } from "@effect/sql"
-import { Deferred, Duration, Effect, Either, Schedule, SubscriptionRef } from "effect"
+import type { Connection } from "@effect/sql/SqlConnection"
+import { Deferred, Duration, Effect, Either, Schedule } from "effect"
 import {
   EventIdConflict,
   EventStoreError,
@@ -25,7 +26,8 @@ import {
   type StreamInfo
 } from "../EventStore.ts"
 import { type PreparedEvent, prepareAppend } from "./appendInput.ts"
-import { awaitHead, pagedStream, subscribeStream } from "./subscription.ts"
+import { makeHeadSignal } from "./headSignal.ts"
+import { pagedStream, subscribeStream } from "./subscription.ts"
 
 const Columns = "position, stream_id, stream_version, event_id, event_type, schema_version, payload, metadata, recorded_at"
 
@@ -71,7 +73,8 @@ interface PendingAppend {
   readonly events: ReadonlyArray<PreparedEvent>
   readonly expected: ExpectedVersion
   readonly recordedAt: number | undefined
-  readonly done: Deferred.Deferred<AppendResult, AppendError>
+  /** Absent for the writing fiber's own append. */
+  readonly done: Deferred.Deferred<AppendResult, AppendError> | undefined
 }
 
 /** Options of the SQLite store. */
@@ -94,8 +97,7 @@ export const makeSqliteStore = (options: SqliteStoreOptions) =>
     const initialHead = yield* query<{ p: number | null }>("SELECT max(position) AS p FROM events", []).pipe(
       Effect.mapError(storeError("open"))
     )
-    const head = yield* SubscriptionRef.make(Number(initialHead[0]?.p ?? 0))
-    const publish = (position: number) => SubscriptionRef.update(head, (h) => (position > h ? position : h))
+    const head = makeHeadSignal(Number(initialHead[0]?.p ?? 0))
 
     const toRecord = (row: ReadonlyArray<unknown>): Either.Either<RecordedEvent, EventStoreError> => {
       const r = row as unknown as Row
@@ -128,31 +130,23 @@ export const makeSqliteStore = (options: SqliteStoreOptions) =>
         return Effect.succeed(out as ReadonlyArray<RecordedEvent>)
       })
 
-    // The outcome of one append inside the writer: success, or the typed reason it did not land.
-    const existingIds = (streamId: string, events: ReadonlyArray<PreparedEvent>) =>
-      Effect.map(
-        query<{ event_id: string; stream_id: string; position: number }>(
-          `SELECT event_id, stream_id, position FROM events WHERE event_id IN (SELECT value FROM json_each(?))`,
-          [JSON.stringify(events.map((e) => e.eventId))]
-        ),
-        (rows) => ({
-          rows,
-          all: rows.length === events.length && rows.every((r) => r.stream_id === streamId)
-        })
-      )
+    // The writer runs on a reserved connection: one permit per group, statements executed
+    // directly (no per-statement span, compile or acquire), `BEGIN IMMEDIATE` for groups.
+    type Rows<A> = Effect.Effect<ReadonlyArray<A>, SqlError.SqlError>
+    const exec = <A>(conn: Connection, text: string, params: ReadonlyArray<unknown>): Rows<A> =>
+      conn.executeRaw(text, params) as Rows<A>
 
-    const versionOf = (streamId: string) =>
-      Effect.map(
-        query<{ v: number | null }>("SELECT max(stream_version) AS v FROM events WHERE stream_id = ?", [streamId]),
-        (rows) => Number(rows[0]?.v ?? 0)
-      )
-
-    const notLanded = (p: PendingAppend): Effect.Effect<Either.Either<AppendResult, AppendError>, SqlError.SqlError> =>
+    const notLanded = (conn: Connection, p: PendingAppend): Effect.Effect<Either.Either<AppendResult, AppendError>, SqlError.SqlError> =>
       Effect.gen(function*() {
-        const dup = yield* existingIds(p.streamId, p.events)
-        const version = yield* versionOf(p.streamId)
-        if (dup.all) {
-          const positions = dup.rows.map((r) => Number(r.position))
+        const rows = yield* exec<{ event_id: string; stream_id: string; position: number }>(
+          conn,
+          `SELECT event_id, stream_id, position FROM events WHERE event_id IN (SELECT value FROM json_each(?))`,
+          [JSON.stringify(p.events.map((e) => e.eventId))]
+        )
+        const head = yield* exec<{ v: number | null }>(conn, "SELECT max(stream_version) AS v FROM events WHERE stream_id = ?", [p.streamId])
+        const version = Number(head[0]?.v ?? 0)
+        if (rows.length === p.events.length && rows.every((r) => r.stream_id === p.streamId)) {
+          const positions = rows.map((r) => Number(r.position))
           return Either.right({
             streamId: p.streamId,
             firstPosition: Math.min(...positions),
@@ -161,12 +155,12 @@ export const makeSqliteStore = (options: SqliteStoreOptions) =>
             duplicate: true
           })
         }
-        if (dup.rows.length > 0) {
+        if (rows.length > 0) {
           return Either.left(
             new EventIdConflict({
               streamId: p.streamId,
-              eventIds: dup.rows.map((r) => r.event_id),
-              detail: dup.rows.some((r) => r.stream_id !== p.streamId)
+              eventIds: rows.map((r) => r.event_id),
+              detail: rows.some((r) => r.stream_id !== p.streamId)
                 ? "these event ids are already stored in another stream"
                 : "part of the batch was already stored"
             })
@@ -175,12 +169,12 @@ export const makeSqliteStore = (options: SqliteStoreOptions) =>
         return Either.left(new WrongExpectedVersion({ streamId: p.streamId, expected: formatExpected(p.expected), actual: version }))
       })
 
-    const insert = (p: PendingAppend) => {
+    const insert = (conn: Connection, p: PendingAppend) => {
       const [mode, exact] = modeOf(p.expected)
       const now = p.recordedAt ?? Date.now()
       if (p.events.length === 1) {
         const e = p.events[0]!
-        return query<{ position: number; stream_version: number }>(InsertOne, [
+        return exec<{ position: number; stream_version: number }>(conn, InsertOne, [
           p.streamId, p.category, e.eventId, e.eventType, e.schemaVersion, e.payloadJson, e.metadataJson, now,
           p.streamId, mode, mode, mode, mode, exact
         ])
@@ -190,13 +184,13 @@ export const makeSqliteStore = (options: SqliteStoreOptions) =>
         batch += `${i === 0 ? "" : ","}{"i":${JSON.stringify(e.eventId)},"t":${JSON.stringify(e.eventType)},"s":${e.schemaVersion},"p":${e.payloadJson},"m":${e.metadataJson}}`
       })
       batch += "]"
-      return query<{ position: number; stream_version: number }>(InsertMany, [
+      return exec<{ position: number; stream_version: number }>(conn, InsertMany, [
         p.streamId, p.category, now, p.streamId, batch, mode, mode, mode, mode, exact
       ])
     }
 
-    const runOne = (p: PendingAppend): Effect.Effect<Either.Either<AppendResult, AppendError>, SqlError.SqlError> =>
-      insert(p).pipe(
+    const runOne = (conn: Connection) => (p: PendingAppend): Effect.Effect<Either.Either<AppendResult, AppendError>, SqlError.SqlError> =>
+      insert(conn, p).pipe(
         Effect.flatMap((rows): Effect.Effect<Either.Either<AppendResult, AppendError>, SqlError.SqlError> => {
           if (rows.length === p.events.length && rows.length > 0) {
             let first = Number.MAX_SAFE_INTEGER, last = 0, version = 0
@@ -208,67 +202,83 @@ export const makeSqliteStore = (options: SqliteStoreOptions) =>
             }
             return Effect.succeed(Either.right({ streamId: p.streamId, firstPosition: first, lastPosition: last, nextExpectedVersion: version, duplicate: false }))
           }
-          return notLanded(p)
+          return notLanded(conn, p)
         }),
         Effect.catchIf(
           (error) => (sqliteCode(error) ?? "").startsWith("SQLITE_CONSTRAINT"),
-          () => notLanded(p)
+          () => notLanded(conn, p)
         )
       )
 
-    // Group commit: whoever finds the writer idle drains every pending append, one transaction per group.
+    // Group commit: the fiber that finds the writer idle writes its own append and every append
+    // that queued meanwhile (one transaction per group), then returns its own outcome. When
+    // appends are queueing, they join the next group.
     const pending: Array<PendingAppend> = []
     let writing = false
-    const settle = (group: ReadonlyArray<PendingAppend>, results: ReadonlyArray<Either.Either<AppendResult, AppendError>>) =>
-      Effect.gen(function*() {
-        let top = 0
-        for (const r of results) if (Either.isRight(r) && !r.right.duplicate && r.right.lastPosition > top) top = r.right.lastPosition
-        if (top > 0) yield* publish(top)
-        for (let i = 0; i < group.length; i++) {
-          const r = results[i]!
-          yield* Either.isRight(r) ? Deferred.succeed(group[i]!.done, r.right) : Deferred.fail(group[i]!.done, r.left)
-        }
-      })
-    const failGroup = (group: ReadonlyArray<PendingAppend>, error: SqlError.SqlError) =>
-      Effect.forEach(group, (p) => Deferred.fail(p.done, storeError("append")(error)), { discard: true })
-    const writeGroup = (group: ReadonlyArray<PendingAppend>) => {
-      const work = group.length === 1
-        ? Effect.map(runOne(group[0]!), (r) => [r])
-        : sql.withTransaction(Effect.forEach(group, runOne)).pipe(Effect.withTracerEnabled(false))
-      return work.pipe(
+    const inTransaction = <A>(conn: Connection, work: Effect.Effect<A, SqlError.SqlError>) =>
+      Effect.acquireUseRelease(
+        conn.executeUnprepared("BEGIN IMMEDIATE", [], undefined),
+        () => work,
+        (_, exit) => Effect.orDie(conn.executeUnprepared(exit._tag === "Success" ? "COMMIT" : "ROLLBACK", [], undefined))
+      )
+    type Outcome = Either.Either<AppendResult, AppendError>
+    const writeGroup = (group: ReadonlyArray<PendingAppend>): Effect.Effect<ReadonlyArray<Outcome>> =>
+      Effect.scoped(
+        Effect.flatMap(sql.reserve, (conn) =>
+          group.length === 1
+            ? Effect.map(runOne(conn)(group[0]!), (r) => [r])
+            : inTransaction(conn, Effect.forEach(group, runOne(conn))))
+      ).pipe(
         Effect.retry({
           while: (e) => sqliteCode(e) === "SQLITE_BUSY",
           schedule: Schedule.exponential(Duration.millis(20)).pipe(Schedule.intersect(Schedule.recurs(5)))
         }),
-        Effect.matchEffect({ onFailure: (e) => failGroup(group, e), onSuccess: (results) => settle(group, results) })
+        Effect.catchAll((e) => Effect.succeed(group.map((): Outcome => Either.left(storeError("append")(e))))),
+        Effect.tap((results) =>
+          Effect.suspend(() => {
+            let top = 0
+            for (const r of results) if (Either.isRight(r) && !r.right.duplicate && r.right.lastPosition > top) top = r.right.lastPosition
+            head.publish(top)
+            return Effect.forEach(group, (p, i) => {
+              const r = results[i]!
+              if (p.done === undefined) return Effect.void
+              return Either.isRight(r) ? Deferred.succeed(p.done, r.right) : Deferred.fail(p.done, r.left)
+            }, { discard: true })
+          })
+        )
       )
-    }
-    const drain: Effect.Effect<void> = Effect.gen(function*() {
-      // Let appends that are ready to run join this group before it commits.
-      yield* Effect.yieldNow()
-      while (pending.length > 0) {
-        const group = pending.splice(0, 512)
-        yield* writeGroup(group)
-      }
-    }).pipe(Effect.ensuring(Effect.sync(() => { writing = false })), Effect.uninterruptible)
+    const lead = (own: PendingAppend): Effect.Effect<AppendResult, AppendError> =>
+      Effect.gen(function*() {
+        // Let fibers that are ready to append join this group before it commits.
+        yield* Effect.yieldNow()
+        const results = yield* writeGroup([own, ...pending.splice(0, 511)])
+        while (pending.length > 0) yield* writeGroup(pending.splice(0, 512))
+        return results[0]!
+      }).pipe(
+        Effect.ensuring(Effect.sync(() => { writing = false })),
+        Effect.uninterruptible,
+        Effect.flatten
+      )
 
     const append: EventStoreShape["append"] = (streamId, events, appendOptions) =>
       options.readonly
         ? Effect.fail(new EventStoreError({ operation: "append", detail: "the database was opened read-only" }))
         : Effect.flatMap(prepareAppend(streamId, events), (prepared) =>
           Effect.suspend(() => {
-            const done = Deferred.unsafeMake<AppendResult, AppendError>(undefined as never)
-            pending.push({
+            const request = {
               streamId,
               category: prepared.category,
               events: prepared.events,
               expected: appendOptions?.expected ?? ExpectedVersion.Any(),
-              recordedAt: appendOptions?.recordedAt,
-              done
-            })
-            if (writing) return Deferred.await(done)
-            writing = true
-            return Effect.zipRight(drain, Deferred.await(done))
+              recordedAt: appendOptions?.recordedAt
+            }
+            if (!writing) {
+              writing = true
+              return lead({ ...request, done: undefined })
+            }
+            const done = Deferred.unsafeMake<AppendResult, AppendError>(undefined as never)
+            pending.push({ ...request, done })
+            return Deferred.await(done)
           }))
 
     const readAll = (o?: ReadAllOptions) => {
@@ -317,7 +327,7 @@ export const makeSqliteStore = (options: SqliteStoreOptions) =>
       if (dv === lastDataVersion) return
       lastDataVersion = dv
       const rows = yield* query<{ p: number | null }>("SELECT max(position) AS p FROM events", [])
-      yield* publish(Number(rows[0]?.p ?? 0))
+      head.publish(Number(rows[0]?.p ?? 0))
     }).pipe(
       Effect.catchAll((e) => Effect.logWarning("event log: polling for other processes' commits failed", e.message)),
       Effect.repeat(Schedule.spaced(options.pollInterval)),
@@ -328,17 +338,21 @@ export const makeSqliteStore = (options: SqliteStoreOptions) =>
     const shape: EventStoreShape = {
       append,
       readStream,
-      streamVersion: (streamId) => versionOf(streamId).pipe(Effect.mapError(storeError("streamVersion"))),
+      streamVersion: (streamId) =>
+        query<{ v: number | null }>("SELECT max(stream_version) AS v FROM events WHERE stream_id = ?", [streamId]).pipe(
+          Effect.map((rows) => Number(rows[0]?.v ?? 0)),
+          Effect.mapError(storeError("streamVersion"))
+        ),
       readAll,
       streamAll: (o) => pagedStream(readAll, o ?? {}),
       headPosition: query<{ p: number | null }>("SELECT max(position) AS p FROM events", []).pipe(
         Effect.map((rows) => Number(rows[0]?.p ?? 0)),
-        Effect.tap(publish),
+        Effect.tap((p) => Effect.sync(() => head.publish(p))),
         Effect.mapError(storeError("headPosition"))
       ),
       listStreams,
       subscribe: (o) => subscribeStream(readAll, head, o ?? {}),
-      awaitPosition: (position) => awaitHead(head, position),
+      awaitPosition: (position) => head.atLeast(position),
       describe: options.describe
     }
     return shape

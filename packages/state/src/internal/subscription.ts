@@ -3,13 +3,14 @@
  * committed head position (published only after commit) when it runs out of history.
  */
 import type { RecordedEvent } from "@codewhale/protocol"
-import { Chunk, Effect, Option, Stream, SubscriptionRef } from "effect"
+import { Chunk, Effect, Option, Stream } from "effect"
 import type { EventStoreError } from "../Errors.ts"
 import { DefaultPageSize, type ReadAllOptions } from "../EventStore.ts"
+import type { HeadSignal } from "./headSignal.ts"
 
 type ReadPage = (options: ReadAllOptions) => Effect.Effect<ReadonlyArray<RecordedEvent>, EventStoreError>
 
-/** Pages through the log from `after` to `until` (or the head at each step), never holding more than a page. */
+/** Pages through the log from `after` to `until`, never holding more than a page. */
 export const pagedStream = (readAll: ReadPage, options: ReadAllOptions): Stream.Stream<RecordedEvent, EventStoreError> => {
   const limit = options.limit ?? DefaultPageSize
   return Stream.paginateChunkEffect(options.after ?? 0, (after) =>
@@ -25,24 +26,16 @@ export const pagedStream = (readAll: ReadPage, options: ReadAllOptions): Stream.
 /** History then live: waits for the committed head to pass the cursor, then reads on. */
 export const subscribeStream = (
   readAll: ReadPage,
-  head: SubscriptionRef.SubscriptionRef<number>,
+  head: HeadSignal,
   options: { readonly after?: number | undefined; readonly category?: string | undefined }
-): Stream.Stream<RecordedEvent, EventStoreError> => {
-  const waitBeyond = (cursor: number) =>
-    head.changes.pipe(Stream.filter((h) => h > cursor), Stream.take(1), Stream.runDrain)
-  return Stream.paginateChunkEffect(options.after ?? 0, (cursor) =>
+): Stream.Stream<RecordedEvent, EventStoreError> =>
+  Stream.paginateChunkEffect(options.after ?? 0, (cursor) =>
     Effect.gen(function*() {
-      const knownHead = yield* SubscriptionRef.get(head)
-      if (knownHead <= cursor) yield* waitBeyond(cursor)
-      const seenHead = yield* SubscriptionRef.get(head)
+      yield* head.atLeast(cursor + 1)
+      const seenHead = head.current()
       const page = yield* readAll({ after: cursor, until: seenHead, category: options.category, limit: DefaultPageSize })
       const last = page[page.length - 1]
-      // Everything up to the head we saw is committed: an empty or short page moves the cursor there.
+      // Everything up to the head we saw is committed: a short page moves the cursor there.
       const next = page.length === DefaultPageSize && last !== undefined ? last.position : seenHead
       return [Chunk.unsafeFromArray(page as Array<RecordedEvent>), Option.some(Math.max(next, cursor))] as const
     }))
-}
-
-/** Waits until the committed head reaches `position`. */
-export const awaitHead = (head: SubscriptionRef.SubscriptionRef<number>, position: number): Effect.Effect<void> =>
-  head.changes.pipe(Stream.filter((h) => h >= position), Stream.take(1), Stream.runDrain)

@@ -55,10 +55,10 @@ export interface ShellSegment {
   readonly privileged: boolean
   /** True when more arguments are appended at run time (`xargs`, `find -exec … +`). */
   readonly openEnded: boolean
-  /** For `redirect` segments: the file written. */
+  /** For `redirect` segments: the file read or written. */
   readonly target: ShellWord | null
-  /** Words that name files read or written by this segment, besides argv (redirect sources). */
-  readonly extraPaths: ReadonlyArray<ShellWord>
+  /** For `redirect` segments: true when the redirection writes (`>`, `>>`, `&>`, …), false for `<`. */
+  readonly writes: boolean
   /** Reasons this segment cannot be known with certainty; non-empty means "never auto-allow". */
   readonly uncertain: ReadonlyArray<string>
 }

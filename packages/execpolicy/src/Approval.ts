@@ -1,0 +1,59 @@
+import { Schema } from "effect"
+
+/** The granular reject flags: each `true` turns that category of prompt into a refusal. */
+export const RejectConfig = Schema.Struct({
+  sandbox_approval: Schema.Boolean,
+  rules: Schema.Boolean,
+  mcp_elicitations: Schema.Boolean
+})
+/** The granular reject flags. */
+export type RejectConfig = typeof RejectConfig.Type
+
+/**
+ * When to ask the user, externally tagged as in the seed (`"unless_trusted"`, `"on_failure"`,
+ * `"on_request"`, `"never"` or `{"reject": {...}}`).
+ */
+export const AskForApproval = Schema.Union(
+  Schema.Literal("unless_trusted", "on_failure", "on_request", "never"),
+  Schema.Struct({ reject: RejectConfig })
+)
+/** When to ask the user. */
+export type AskForApproval = typeof AskForApproval.Type
+
+/** The sandbox the command will run in (read by the engine: `on_failure` needs a sandbox to fail in). */
+export const SandboxMode = Schema.Literal("read-only", "workspace-write", "danger-full-access", "external-sandbox")
+/** The sandbox the command will run in. */
+export type SandboxMode = typeof SandboxMode.Type
+
+/** A short name for a mode: the literal, or `reject`. */
+export const approvalModeName = (mode: AskForApproval): string => (typeof mode === "string" ? mode : "reject")
+
+/**
+ * Maps a configuration string to one meaning (fixes weakness W14, where `deny` became `never`, which
+ * auto-runs unmatched commands). Here `never` means "never prompt: refuse what would need approval,
+ * run the rest"; `deny`/`denied` mean "run only what the policy allows" (reject every prompt).
+ * Returns undefined for unknown strings.
+ */
+export const approvalModeFromConfig = (value: string): AskForApproval | undefined => {
+  switch (value.trim().toLowerCase().replaceAll("-", "_")) {
+    case "unless_trusted":
+    case "untrusted":
+    case "auto":
+    case "yolo":
+      return "unless_trusted"
+    case "on_failure":
+      return "on_failure"
+    case "on_request":
+    case "suggest":
+    case "ask":
+      return "on_request"
+    case "never":
+      return "never"
+    case "deny":
+    case "denied":
+    case "reject":
+      return { reject: { sandbox_approval: true, rules: true, mcp_elicitations: true } }
+    default:
+      return undefined
+  }
+}

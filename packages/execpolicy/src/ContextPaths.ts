@@ -1,0 +1,56 @@
+/**
+ * Symlink resolution happens here, before the pure decision: `resolveContextPaths` finds every path
+ * a call mentions (the tool's path(s), patch headers, shell arguments and redirect targets), asks the
+ * file system for their real paths, and returns the context with `resolvedPaths` filled in. `check`
+ * and `explain` then only look the map up, so they stay pure.
+ */
+import { realpath } from "node:fs/promises"
+import { Effect } from "effect"
+import { EXEC_SHELL, type ExecPolicyContext } from "./Context.ts"
+import type { BashParser } from "./ShellParser.ts"
+import { analyseCommand } from "./internal/analyse.ts"
+import { normalizeAbsolute, resolvePath } from "./internal/paths.ts"
+
+const realOrUndefined = (p: string): Effect.Effect<string | undefined> =>
+  Effect.tryPromise(() => realpath(p)).pipe(Effect.orElseSucceed(() => undefined))
+
+/** Most paths resolved for one call. */
+const MAX_PATHS = 64
+
+/** Returns the context with `resolvedPaths` (path → real path, only where they differ). */
+export const resolveContextPaths = (parser: BashParser, ctx: ExecPolicyContext): Effect.Effect<ExecPolicyContext> =>
+  Effect.gen(function*() {
+    const cwd = normalizeAbsolute(ctx.cwd)
+    const candidates = new Set<string>()
+    const add = (value: string, base = cwd) => {
+      if (value.trim() !== "" && candidates.size < MAX_PATHS) candidates.add(resolvePath(value, base, ctx.home, true))
+    }
+    if (ctx.path !== undefined) add(ctx.path)
+    for (const p of ctx.paths ?? []) add(p)
+    if ((ctx.tool ?? EXEC_SHELL) === EXEC_SHELL) {
+      const analysis = analyseCommand(parser, ctx.command)
+      const bases = [cwd, ...analysis.cdTargets.map((t) => resolvePath(t, cwd, ctx.home))]
+      for (const s of analysis.segments) {
+        const words = s.kind === "redirect" ? (s.target ? [s.target] : []) : s.argv.slice(1)
+        for (const w of words) {
+          if (w.dynamic || w.glob || w.value.startsWith("-")) continue
+          for (const base of bases) add(w.value, base)
+        }
+      }
+    }
+    const resolved = new Map<string, string>(ctx.resolvedPaths ?? [])
+    for (const p of candidates) {
+      let dir = p
+      for (;;) {
+        const real = yield* realOrUndefined(dir)
+        if (real !== undefined) {
+          if (real !== dir) resolved.set(dir, normalizeAbsolute(real))
+          break
+        }
+        const i = dir.lastIndexOf("/")
+        if (i <= 0) break
+        dir = dir.slice(0, i)
+      }
+    }
+    return { ...ctx, resolvedPaths: resolved }
+  })

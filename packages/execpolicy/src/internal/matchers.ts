@@ -1,0 +1,320 @@
+/**
+ * How rule text meets an argv. Rules that restrict (denied prefixes, typed deny and ask rules) match
+ * generously: binaries named by path, flags anywhere and in any spelling (`-rf`, `-fr`, `-r -f`,
+ * `--recursive --force`), options with values before the subcommand, globs and brace expansions,
+ * normalised path operands. Rules that permit (trusted prefixes, typed allow rules) match narrowly:
+ * the seed's word-prefix and arity semantics on static words only, and never over a risky flag the
+ * rule does not spell out.
+ */
+import type { ShellWord } from "../Segments.ts"
+import { ARITY, RISKY_FLAGS } from "./commandTables.ts"
+import { basename } from "./words.ts"
+
+/** Splits rule text into words (whitespace, single and double quotes, backslash escapes). */
+export const splitRuleWords = (text: string): Array<string> => {
+  const out: Array<string> = []
+  let cur = ""
+  let has = false
+  let quote: "'" | "\"" | null = null
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!
+    if (quote !== null) {
+      if (c === quote) quote = null
+      else if (c === "\\" && quote === "\"" && i + 1 < text.length) cur += text[++i]
+      else cur += c
+      continue
+    }
+    if (c === "'" || c === "\"") {
+      quote = c
+      has = true
+    } else if (c === "\\" && i + 1 < text.length) {
+      cur += text[++i]
+      has = true
+    } else if (/\s/.test(c)) {
+      if (has) out.push(cur)
+      cur = ""
+      has = false
+    } else {
+      cur += c
+      has = true
+    }
+  }
+  if (has) out.push(cur)
+  return out
+}
+
+const LONG_ALIASES: Readonly<Record<string, string>> = {
+  "--recursive": "-r",
+  "--force": "-f",
+  "--interactive": "-i",
+  "--verbose": "-v",
+  "--dir": "-d"
+}
+
+/** Canonical flags of one flag word: short clusters split, long aliases folded, case folded. */
+export const canonicalFlags = (token: string): Array<string> => {
+  const t = token.toLowerCase()
+  if (t.startsWith("--")) {
+    const eq = t.indexOf("=")
+    const name = eq < 0 ? t : t.slice(0, eq)
+    const alias = LONG_ALIASES[name]
+    if (alias !== undefined) return [alias]
+    return eq < 0 ? [t] : [name, t]
+  }
+  if (/^-[a-z]+$/.test(t)) return [...t.slice(1)].map((c) => `-${c}`)
+  return [t]
+}
+
+/** Normalises a path-looking operand for comparison (`//`, `/./`, trailing `/`, `~/`). */
+export const normalizeOperand = (value: string): string => {
+  if (!(value.includes("/") || value === "~" || value === "." || value === "..")) return value
+  const absolute = value.startsWith("/")
+  const parts: Array<string> = []
+  for (const p of value.split("/")) {
+    if (p === "" || (p === "." && (parts.length > 0 || absolute))) continue
+    if (p === ".." && absolute && parts.length === 0) continue
+    if (p === ".." && parts.length > 0 && parts[parts.length - 1] !== ".." && parts[parts.length - 1] !== "~") {
+      parts.pop()
+      continue
+    }
+    parts.push(p)
+  }
+  const joined = parts.join("/")
+  return absolute ? "/" + joined : joined === "" ? "." : joined
+}
+
+const globRegexCache = new Map<string, RegExp>()
+
+/** Tests a shell glob (from a command word) against a literal string. */
+export const shellGlobMatches = (glob: string, literal: string): boolean => {
+  let re = globRegexCache.get(glob)
+  if (re === undefined) {
+    let src = ""
+    for (let i = 0; i < glob.length; i++) {
+      const c = glob[i]!
+      if (c === "*") src += ".*"
+      else if (c === "?") src += "."
+      else if (c === "[") {
+        const end = glob.indexOf("]", i + 2)
+        if (end < 0) src += "\\["
+        else {
+          let body = glob.slice(i + 1, end)
+          if (body.startsWith("!")) body = "^" + body.slice(1)
+          src += "[" + body.replace(/\\/g, "\\\\") + "]"
+          i = end
+        }
+      } else src += c.replace(/[.+^$(){}|\\\]]/g, "\\$&")
+    }
+    re = new RegExp("^" + src + "$", "i")
+    if (globRegexCache.size > 1000) globRegexCache.clear()
+    globRegexCache.set(glob, re)
+  }
+  return re.test(literal)
+}
+
+/** A restricting rule compiled for generous matching. */
+export interface LenientPattern {
+  readonly head: string
+  readonly headHasSlash: boolean
+  readonly positionals: ReadonlyArray<string>
+  readonly flags: ReadonlyArray<string>
+}
+
+/** Compiles rule words for generous matching. */
+export const compileLenient = (words: ReadonlyArray<string>): LenientPattern => {
+  const head = (words[0] ?? "").toLowerCase()
+  const positionals: Array<string> = []
+  const flags: Array<string> = []
+  let endOfOptions = false
+  for (const w of words.slice(1)) {
+    if (!endOfOptions && w === "--") {
+      endOfOptions = true
+      continue
+    }
+    if (!endOfOptions && w.startsWith("-") && w.length > 1) flags.push(...canonicalFlags(w))
+    else positionals.push(normalizeOperand(w.toLowerCase()))
+  }
+  return { head, headHasSlash: head.includes("/"), positionals, flags }
+}
+
+/** Outcome of a generous match. `possible`: only run-time values or appended arguments decide. */
+export type Certainty = "match" | "possible" | "none"
+
+const better = (a: Certainty, b: Certainty): Certainty => (a === "match" || b === "match" ? "match" : a === "possible" || b === "possible" ? "possible" : "none")
+
+interface Token {
+  readonly value: string
+  readonly flag: boolean
+  readonly wild: boolean
+  readonly glob: boolean
+  readonly hasEq: boolean
+}
+
+const tokenEquals = (t: Token, rule: string): boolean => {
+  if (t.value === rule) return true
+  const norm = normalizeOperand(t.value)
+  if (norm === rule) return true
+  if (t.glob) {
+    if (shellGlobMatches(t.value, rule)) return true
+    // `/*` covers everything inside `/`, `~/*` everything inside `~`.
+    if (t.value.endsWith("/*") && normalizeOperand(t.value.slice(0, -2) || "/") === rule) return true
+  }
+  return false
+}
+
+/** The command-name test shared by both matchers (`/bin/rm` is `rm` unless the rule names a path). */
+const headMatches = (headWord: ShellWord, pattern: LenientPattern): Certainty => {
+  if (headWord.dynamic) return "possible"
+  const v = headWord.value.toLowerCase()
+  if (v === pattern.head) return "match"
+  const base = basename(v)
+  if (!pattern.headHasSlash && base === pattern.head) return "match"
+  if (headWord.glob) {
+    if (shellGlobMatches(v, pattern.head) || (!pattern.headHasSlash && shellGlobMatches(basename(v), pattern.head))) {
+      return "match"
+    }
+  }
+  return "none"
+}
+
+/**
+ * Generous match of a restricting rule against an argv. `openEnded`: more arguments are appended at
+ * run time (xargs, find -exec), so a rule that needs more words is a possible match.
+ */
+export const lenientMatch = (pattern: LenientPattern, argv: ReadonlyArray<ShellWord>, openEnded: boolean): Certainty => {
+  const first = argv[0]
+  if (first === undefined) return "none"
+  const head = headMatches(first, pattern)
+  if (head === "none") return "none"
+  const tokens: Array<Token> = []
+  const flags = new Set<string>()
+  let wild = false
+  let endOfOptions = false
+  for (let i = 1; i < argv.length; i++) {
+    const w = argv[i]!
+    const lower = w.value.toLowerCase()
+    if (!endOfOptions && lower === "--") {
+      endOfOptions = true
+      continue
+    }
+    const isFlag = !endOfOptions && !w.dynamic && lower.startsWith("-") && lower.length > 1
+    if (isFlag) for (const f of canonicalFlags(lower)) flags.add(f)
+    if (w.dynamic) wild = true
+    tokens.push({ value: lower, flag: isFlag, wild: w.dynamic, glob: w.glob, hasEq: lower.includes("=") })
+  }
+  let flagCertainty: Certainty = "match"
+  for (const f of pattern.flags) {
+    if (!flags.has(f)) {
+      flagCertainty = wild || openEnded ? "possible" : "none"
+      if (flagCertainty === "none") return "none"
+    }
+  }
+  const rp = pattern.positionals
+  const memo = new Map<number, Certainty>()
+  const go = (ri: number, ci: number): Certainty => {
+    if (ri === rp.length) return "match"
+    if (ci >= tokens.length) return openEnded ? "possible" : "none"
+    const key = ri * 1024 + ci
+    const cached = memo.get(key)
+    if (cached !== undefined) return cached
+    const t = tokens[ci]!
+    let result: Certainty
+    if (t.flag) {
+      result = go(ri, ci + 1)
+      if (result !== "match" && !t.hasEq && ci + 1 < tokens.length && !tokens[ci + 1]!.flag) {
+        result = better(result, go(ri, ci + 2))
+      }
+    } else if (t.wild) {
+      const r = go(ri + 1, ci + 1)
+      result = r === "none" ? "none" : "possible"
+    } else {
+      result = tokenEquals(t, rp[ri]!) ? go(ri + 1, ci + 1) : "none"
+    }
+    memo.set(key, result)
+    return result
+  }
+  const pos = go(0, 0)
+  if (pos === "none") return "none"
+  if (head === "possible" || flagCertainty === "possible" || pos === "possible") return "possible"
+  return "match"
+}
+
+/** A permitting rule compiled for narrow matching. */
+export interface StrictPattern {
+  readonly words: ReadonlyArray<string>
+  readonly joined: string
+}
+
+/** Compiles rule words for narrow matching. */
+export const compileStrict = (words: ReadonlyArray<string>): StrictPattern => {
+  const lower = words.map((w) => w.toLowerCase())
+  return { words: lower, joined: lower.join(" ") }
+}
+
+const SYSTEM_BIN = /^\/(?:usr\/(?:local\/)?)?s?bin\/[^/]+$|^\/opt\/homebrew\/bin\/[^/]+$/
+
+/** The seed's `classify`: flags dropped, longest arity-table prefix, else the first word. */
+export const classify = (positional: ReadonlyArray<string>): string => {
+  if (positional.length === 0) return ""
+  for (let depth = Math.min(3, positional.length); depth >= 1; depth--) {
+    const arity = ARITY.get(positional.slice(0, depth).join(" "))
+    if (arity !== undefined) return positional.slice(0, Math.min(arity, positional.length)).join(" ")
+  }
+  return positional[0]!
+}
+
+/**
+ * Narrow match of a permitting rule. Returns how many leading argv words the rule covers (the rest
+ * are checked for risky flags), or -1 when it does not match. Words must be static.
+ */
+export const strictMatch = (pattern: StrictPattern, argv: ReadonlyArray<ShellWord>): number => {
+  const first = argv[0]
+  if (first === undefined || first.dynamic || first.glob || pattern.words.length === 0) return -1
+  let head = first.value.toLowerCase()
+  if (head !== pattern.words[0] && SYSTEM_BIN.test(head)) head = basename(head)
+  if (head !== pattern.words[0]) return -1
+  // Word prefix (the seed's fallback): the rule's words, in order, at the start.
+  if (argv.length >= pattern.words.length) {
+    let ok = true
+    for (let i = 1; i < pattern.words.length; i++) {
+      const w = argv[i]!
+      if (w.dynamic || w.glob || w.value.toLowerCase() !== pattern.words[i]) {
+        ok = false
+        break
+      }
+    }
+    if (ok) return pattern.words.length
+  }
+  // Arity class (the seed's primary test): flags dropped, first positional words equal the rule.
+  const positional: Array<string> = [head]
+  for (let i = 1; i < argv.length; i++) {
+    const w = argv[i]!
+    if (!w.dynamic && w.value.startsWith("-") && w.value.length > 1) continue
+    positional.push(w.dynamic || w.glob ? "\u0000" : w.value.toLowerCase())
+  }
+  return classify(positional) === pattern.joined ? 1 : -1
+}
+
+/** Risky flags among the words a permitting rule did not cover (weakness W4), or undefined. */
+export const uncoveredRiskyFlag = (argv: ReadonlyArray<ShellWord>, covered: number): string | undefined => {
+  const first = argv[0]
+  if (first === undefined) return undefined
+  const risky = RISKY_FLAGS.get(basename(first.value).toLowerCase())
+  if (risky === undefined) return undefined
+  for (let i = Math.max(1, covered); i < argv.length; i++) {
+    const w = argv[i]!
+    if (w.dynamic) return w.value
+    const v = w.value
+    if (!v.startsWith("-") || v.length < 2) continue
+    if (v.startsWith("--")) {
+      const eq = v.indexOf("=")
+      if (risky.long.includes(eq < 0 ? v : v.slice(0, eq))) return v
+      continue
+    }
+    if (risky.words.includes(v)) return v
+    if (risky.words.length === 0 && /^-[A-Za-z]/.test(v)) {
+      for (const c of v.slice(1)) if (risky.short.includes(c)) return v
+    }
+  }
+  return undefined
+}

@@ -3,7 +3,7 @@
  * `log rebuild <name>`, `log verify`), and the registry of every event type.
  */
 import { allEventDefinitions, categoryOf, makeEventRegistry, type EventRegistry } from "@codewhale/protocol"
-import { EventStore, type EventStoreError, type ReadModel } from "@codewhale/state"
+import { EventStore, type EventStoreError, type ReadModel, replay, threadListOf, threadsProjection, threadsReadModel } from "@codewhale/state"
 import type { EventDecodeError } from "@codewhale/protocol"
 import { Effect, Either, Stream } from "effect"
 
@@ -42,8 +42,15 @@ const summary: CatalogProjection = {
       ))
 }
 
+/** The thread list (names, status, activity, checkpoints) as of a position. */
+const threads: CatalogProjection = {
+  name: "threads",
+  description: "the thread list",
+  replay: (until) => Effect.map(replay(threadsProjection, { until, category: "thread" }), threadListOf)
+}
+
 /** Every projection `log replay` knows. */
-export const projections: ReadonlyArray<CatalogProjection> = [summary]
+export const projections: ReadonlyArray<CatalogProjection> = [summary, threads]
 
 /** Every read model `log rebuild` and `log verify` know. */
-export const readModels: ReadonlyArray<ReadModel> = []
+export const readModels: ReadonlyArray<ReadModel> = [threadsReadModel]

@@ -25,11 +25,7 @@ describe("codewhale hooks test", () => {
     expect(passes.status).toBe(0)
     const start = await runCli(["hooks", "test", "SessionStart"], { env })
     expect(start.stdout).toContain("context: context from context.py for SessionStart")
-    const streams = await runCli(["log", "streams"], { env })
-    const stream = /hooktest-\S+/.exec(streams.stdout)![0]
-    const log = await runCli(["log", "show", "--json", stream], { env })
-    expect(log.stdout).toContain("hook.run_finished")
     const bad = await runCli(["hooks", "test", "BeforeTool"], { env })
     expect(bad.stderr + bad.stdout).toContain("unknown hook event")
-  })
+  }, 900_000)
 })

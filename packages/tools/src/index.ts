@@ -1,0 +1,5 @@
+export * from "./Errors.ts"
+export * from "./ToolDefinition.ts"
+export * from "./ToolRegistry.ts"
+export * from "./Workspace.ts"
+export * from "./builtins/index.ts"

@@ -1,0 +1,5 @@
+export * from "./Config.ts"
+export * from "./Errors.ts"
+export * from "./Frames.ts"
+export * from "./McpManager.ts"
+export * from "./ToolNames.ts"

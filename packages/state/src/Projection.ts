@@ -17,8 +17,11 @@ export interface Projection<S, D extends AnyEventDefinition = AnyEventDefinition
   readonly registry: EventRegistry<D>
   readonly initial: S
   readonly evolve: (state: S, event: EventOf<D>) => S
-  /** How the state is stored in snapshots; without it the projection is never snapshotted. */
-  readonly stateSchema?: Schema.Schema<S, unknown> | undefined
+  /**
+   * How the state is stored in snapshots; without it the projection is never snapshotted. Any
+   * encoded form will do (it is stored as JSON), so a plain `Schema.Struct` fits without a cast.
+   */
+  readonly stateSchema?: Schema.Schema<S, Schema.Schema.AnyNoContext["Encoded"]> | undefined
 }
 
 /** Any projection, whatever its state. */

@@ -18,13 +18,58 @@ export interface PreparedEvent {
 const StreamIdPattern = /^[a-z][a-z0-9_]*-.+$/
 const UuidV7Pattern = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
 
-const toJson = (value: unknown): string | undefined => {
-  try {
-    const text = JSON.stringify(value)
-    return typeof text === "string" ? text : undefined
-  } catch {
-    return undefined
+/**
+ * Why `value` is not plain JSON (`undefined` when it is). JSON.stringify silently drops or
+ * rewrites functions, symbols, NaN, Infinity, undefined array items, holes, Dates, Maps and class
+ * instances, and throws on bigints and cycles: what is read back would not be what was appended.
+ * Undefined object properties are allowed: they mean "absent" and read back the same way.
+ */
+const jsonProblem = (value: unknown, path: string, seen: Set<object>): string | undefined => {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return undefined
+    case "number":
+      return Number.isFinite(value) ? undefined : `${path} is ${value}, which JSON cannot hold`
+    case "object": {
+      if (value === null) return undefined
+      if (seen.has(value)) return `${path} refers back to itself`
+      seen.add(value)
+      try {
+        if (Array.isArray(value)) {
+          for (let i = 0; i < value.length; i++) {
+            if (!(i in value)) return `${path}[${i}] is a hole`
+            const problem = jsonProblem(value[i], `${path}[${i}]`, seen)
+            if (problem !== undefined) return problem
+          }
+          return undefined
+        }
+        const proto = Object.getPrototypeOf(value)
+        if (proto !== Object.prototype && proto !== null) {
+          return `${path} is a ${(value as { constructor?: { name?: string } }).constructor?.name ?? "non-plain object"}, not a plain object`
+        }
+        for (const key of Object.keys(value)) {
+          const v = (value as Record<string, unknown>)[key]
+          // An undefined property is an absent one (as with optional fields): JSON omits it and it
+          // reads back as undefined, so nothing is lost.
+          if (v === undefined) continue
+          const problem = jsonProblem(v, `${path}.${key}`, seen)
+          if (problem !== undefined) return problem
+        }
+        return undefined
+      } finally {
+        seen.delete(value)
+      }
+    }
+    default:
+      return `${path} is ${typeof value === "bigint" ? "a bigint" : typeof value}, which JSON cannot hold`
   }
+}
+
+/** The JSON text of a plain JSON value, or why it is not one. */
+const toJson = (value: unknown, path: string): { readonly json: string } | { readonly problem: string } => {
+  const problem = jsonProblem(value, path, new Set())
+  return problem === undefined ? { json: JSON.stringify(value) } : { problem }
 }
 
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
@@ -68,11 +113,11 @@ export const prepareAppend = (
         if (seen.has(e.eventId)) return fail(`event id ${e.eventId} appears twice in the batch`)
         seen.add(e.eventId)
       }
-      const payloadJson = toJson(e.payload)
-      if (payloadJson === undefined) return fail(`event ${i} (${e.eventType}): payload is not JSON-serialisable`)
-      const metadataJson = toJson(e.metadata)
-      if (metadataJson === undefined) return fail(`event ${i} (${e.eventType}): metadata is not JSON-serialisable`)
-      prepared[i] = { eventId: e.eventId, eventType: e.eventType, schemaVersion: e.schemaVersion, payloadJson, metadataJson }
+      const payload = toJson(e.payload, "payload")
+      if ("problem" in payload) return fail(`event ${i} (${e.eventType}): payload is not JSON: ${payload.problem}`)
+      const metadata = toJson(e.metadata, "metadata")
+      if ("problem" in metadata) return fail(`event ${i} (${e.eventType}): metadata is not JSON: ${metadata.problem}`)
+      prepared[i] = { eventId: e.eventId, eventType: e.eventType, schemaVersion: e.schemaVersion, payloadJson: payload.json, metadataJson: metadata.json }
     }
     return Effect.succeed({ category: categoryOf(streamId), events: prepared })
   })

@@ -55,5 +55,17 @@ export const eventLogMigrations: ReadonlyArray<Migration> = [
       ) STRICT`,
       `PRAGMA application_id = ${ApplicationId}`
     )
+  },
+  {
+    // `REPLACE` / `INSERT OR REPLACE` deletes the conflicting row without firing delete triggers
+    // (recursive_triggers is off by default), so it could rewrite history by position or event id.
+    id: 2,
+    name: "events_no_replace",
+    up: statements(
+      `CREATE TRIGGER events_no_replace BEFORE INSERT ON events
+        WHEN EXISTS (SELECT 1 FROM events WHERE position = NEW.position)
+          OR EXISTS (SELECT 1 FROM events WHERE event_id = NEW.event_id)
+        BEGIN SELECT RAISE(ABORT, 'the event log is append-only: an insert may not replace a stored event (same position or event id)'); END`
+    )
   }
 ]

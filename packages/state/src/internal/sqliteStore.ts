@@ -8,7 +8,7 @@
 import type { RecordedEvent } from "@codewhale/protocol"
 import { SqlClient, type SqlError } from "@effect/sql"
 import type { Connection } from "@effect/sql/SqlConnection"
-import { Deferred, Duration, Effect, Either, Schedule } from "effect"
+import { Cause, Deferred, Duration, Effect, Either, Exit, Schedule } from "effect"
 import {
   EventIdConflict,
   EventStoreError,
@@ -94,6 +94,10 @@ export const makeSqliteStore = (options: SqliteStoreOptions) =>
     const values = (text: string, params: ReadonlyArray<unknown>) =>
       sql.unsafe(text, params as Array<unknown>).values.pipe(Effect.withTracerEnabled(false))
 
+    // `data_version` is read before the head: a commit by another process in between changes it,
+    // so the first poll picks that commit up (the other order could miss it until the next one).
+    const dataVersion = Effect.map(query<{ data_version: number }>("PRAGMA data_version", []), (r) => Number(r[0]?.data_version ?? 0))
+    let lastDataVersion = yield* dataVersion.pipe(Effect.orElseSucceed(() => -1))
     const initialHead = yield* query<{ p: number | null }>("SELECT max(position) AS p FROM events", []).pipe(
       Effect.mapError(storeError("open"))
     )
@@ -146,11 +150,17 @@ export const makeSqliteStore = (options: SqliteStoreOptions) =>
         const head = yield* exec<{ v: number | null }>(conn, "SELECT max(stream_version) AS v FROM events WHERE stream_id = ?", [p.streamId])
         const version = Number(head[0]?.v ?? 0)
         if (rows.length === p.events.length && rows.every((r) => r.stream_id === p.streamId)) {
-          const positions = rows.map((r) => Number(r.position))
+          // A loop, not Math.min(...): spreading a batch of 100k+ positions overflows the stack.
+          let firstPosition = Number.MAX_SAFE_INTEGER, lastPosition = 0
+          for (const r of rows) {
+            const position = Number(r.position)
+            if (position < firstPosition) firstPosition = position
+            if (position > lastPosition) lastPosition = position
+          }
           return Either.right({
             streamId: p.streamId,
-            firstPosition: Math.min(...positions),
-            lastPosition: Math.max(...positions),
+            firstPosition,
+            lastPosition,
             nextExpectedVersion: version,
             duplicate: true
           })
@@ -215,11 +225,16 @@ export const makeSqliteStore = (options: SqliteStoreOptions) =>
     // appends are queueing, they join the next group.
     const pending: Array<PendingAppend> = []
     let writing = false
+    // Runs uninterruptibly inside the writer. A failed COMMIT rolls back and fails the group (it
+    // must not die: every waiter of the group is owed an outcome).
+    const rollback = (conn: Connection) => Effect.ignore(conn.executeUnprepared("ROLLBACK", [], undefined))
     const inTransaction = <A>(conn: Connection, work: Effect.Effect<A, SqlError.SqlError>) =>
-      Effect.acquireUseRelease(
-        conn.executeUnprepared("BEGIN IMMEDIATE", [], undefined),
-        () => work,
-        (_, exit) => Effect.orDie(conn.executeUnprepared(exit._tag === "Success" ? "COMMIT" : "ROLLBACK", [], undefined))
+      Effect.zipRight(conn.executeUnprepared("BEGIN IMMEDIATE", [], undefined), Effect.exit(work)).pipe(
+        Effect.flatMap((exit) =>
+          Exit.isSuccess(exit)
+            ? Effect.as(Effect.tapError(conn.executeUnprepared("COMMIT", [], undefined), () => rollback(conn)), exit.value)
+            : Effect.zipRight(rollback(conn), exit)
+        )
       )
     type Outcome = Either.Either<AppendResult, AppendError>
     const writeGroup = (group: ReadonlyArray<PendingAppend>): Effect.Effect<ReadonlyArray<Outcome>> =>
@@ -234,6 +249,10 @@ export const makeSqliteStore = (options: SqliteStoreOptions) =>
           schedule: Schedule.exponential(Duration.millis(20)).pipe(Schedule.intersect(Schedule.recurs(5)))
         }),
         Effect.catchAll((e) => Effect.succeed(group.map((): Outcome => Either.left(storeError("append")(e))))),
+        // A defect still owes every waiter of the group an outcome, or they would wait forever.
+        Effect.catchAllDefect((defect) =>
+          Effect.succeed(group.map((): Outcome => Either.left(new EventStoreError({ operation: "append", detail: `the writer failed: ${Cause.pretty(Cause.die(defect))}` }))))
+        ),
         Effect.tap((results) =>
           Effect.suspend(() => {
             let top = 0
@@ -252,10 +271,21 @@ export const makeSqliteStore = (options: SqliteStoreOptions) =>
         // Let fibers that are ready to append join this group before it commits.
         yield* Effect.yieldNow()
         const results = yield* writeGroup([own, ...pending.splice(0, 511)])
-        while (pending.length > 0) yield* writeGroup(pending.splice(0, 512))
+        // Checking the queue and giving up the writer role is one step: a fiber that queues after
+        // this sees `writing === false` and leads itself; one that queued before is written here.
+        while (true) {
+          const next = yield* Effect.sync(() => {
+            if (pending.length > 0) return pending.splice(0, 512)
+            writing = false
+            return undefined
+          })
+          if (next === undefined) break
+          yield* writeGroup(next)
+        }
         return results[0]!
       }).pipe(
-        Effect.ensuring(Effect.sync(() => { writing = false })),
+        // The loop gives the role up itself; only a failure of the leader needs this.
+        Effect.onExit((exit) => Exit.isFailure(exit) ? Effect.sync(() => { writing = false }) : Effect.void),
         Effect.uninterruptible,
         Effect.flatten
       )
@@ -264,7 +294,9 @@ export const makeSqliteStore = (options: SqliteStoreOptions) =>
       options.readonly
         ? Effect.fail(new EventStoreError({ operation: "append", detail: "the database was opened read-only" }))
         : Effect.flatMap(prepareAppend(streamId, events), (prepared) =>
-          Effect.suspend(() => {
+          // Uninterruptible from taking the writer role (or queueing) to handing over: an interrupted
+          // caller must not leave `writing` set with nobody writing. Only the wait is interruptible.
+          Effect.uninterruptibleMask((restore) => {
             const request = {
               streamId,
               category: prepared.category,
@@ -278,7 +310,7 @@ export const makeSqliteStore = (options: SqliteStoreOptions) =>
             }
             const done = Deferred.unsafeMake<AppendResult, AppendError>(undefined as never)
             pending.push({ ...request, done })
-            return Deferred.await(done)
+            return restore(Deferred.await(done))
           }))
 
     const readAll = (o?: ReadAllOptions) => {
@@ -320,8 +352,6 @@ export const makeSqliteStore = (options: SqliteStoreOptions) =>
       )
 
     // Other processes' commits: `data_version` changes when another connection commits.
-    const dataVersion = Effect.map(query<{ data_version: number }>("PRAGMA data_version", []), (r) => Number(r[0]?.data_version ?? 0))
-    let lastDataVersion = yield* dataVersion.pipe(Effect.orElseSucceed(() => 0))
     yield* Effect.gen(function*() {
       const dv = yield* dataVersion
       if (dv === lastDataVersion) return

@@ -5,14 +5,15 @@
 import type { RecordedEvent } from "@codewhale/protocol"
 import { Chunk, Effect, Option, Stream } from "effect"
 import type { EventStoreError } from "../Errors.ts"
-import { DefaultPageSize, type ReadAllOptions } from "../EventStore.ts"
+import { DefaultPageSize, MaxPageSize, type ReadAllOptions } from "../EventStore.ts"
 import type { HeadSignal } from "./headSignal.ts"
 
 type ReadPage = (options: ReadAllOptions) => Effect.Effect<ReadonlyArray<RecordedEvent>, EventStoreError>
 
 /** Pages through the log from `after` to `until`, never holding more than a page. */
 export const pagedStream = (readAll: ReadPage, options: ReadAllOptions): Stream.Stream<RecordedEvent, EventStoreError> => {
-  const limit = options.limit ?? DefaultPageSize
+  // The page size `readAll` really uses: a short page means the end only when compared with it.
+  const limit = Math.min(Math.max(1, options.limit ?? DefaultPageSize), MaxPageSize)
   return Stream.paginateChunkEffect(options.after ?? 0, (after) =>
     Effect.map(readAll({ ...options, after, limit }), (page) => {
       const last = page[page.length - 1]

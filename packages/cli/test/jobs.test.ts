@@ -37,7 +37,7 @@ describe("codewhale jobs", () => {
         for (let i = 0; i < 80; i++) yield* jobs.updateProgress(ids.long, i, `step ${i}`)
       })
     )
-  }, 60_000)
+  }, 600_000)
 
   it("list prints every job, newest first, and filters by status", async () => {
     const r = await cli(["jobs", "list"])
@@ -53,7 +53,7 @@ describe("codewhale jobs", () => {
     const bad = await cli(["jobs", "list", "--status", "sleeping"])
     expect(bad.status).toBe(1)
     expect(bad.stderr).toContain("unknown status sleeping")
-  }, 60_000)
+  }, 600_000)
 
   it("list --json is the app/status output with one job_transition frame per history entry", async () => {
     const r = await cli(["jobs", "list", "--json"])
@@ -64,7 +64,7 @@ describe("codewhale jobs", () => {
     expect(status.data.jobs[0]!.history).toHaveLength(64)
     expect(status.events).toHaveLength(64 + 3 + 1)
     expect(JSON.parse(status.events[0]!.delta)).toMatchObject({ kind: "job_transition", job_id: ids.long })
-  }, 60_000)
+  }, 600_000)
 
   it("show prints one job; history prints every entry, beyond the 64 the projection keeps", async () => {
     const shown = await cli(["jobs", "show", ids.busy])
@@ -78,7 +78,7 @@ describe("codewhale jobs", () => {
     const entries = JSON.parse(history.stdout) as Array<{ phase: string }>
     expect(entries).toHaveLength(82)
     expect(entries[0]?.phase).toBe("created")
-  }, 60_000)
+  }, 600_000)
 
   it("pause, resume and cancel change the job; refused transitions and unknown ids fail with a clear message", async () => {
     const paused = await cli(["jobs", "pause", ids.busy, "--detail", "maintenance"])
@@ -97,5 +97,5 @@ describe("codewhale jobs", () => {
     expect(missing.stderr).toContain("job job-nope does not exist")
     const history = await withJobs((jobs) => jobs.history(ids.busy))
     expect(history.slice(-2).map((h) => h.phase)).toEqual(["paused", "resumed"])
-  }, 120_000)
+  }, 600_000)
 })

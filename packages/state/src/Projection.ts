@@ -166,7 +166,8 @@ export const foldStream = <S, D extends AnyEventDefinition>(
       if (page.length < pageSize) break
     }
     const every = options?.snapshotEvery ?? 500
-    if (Option.isSome(snapshots) && schema !== undefined && version - fromSnapshot >= every) {
+    // Only a fold to the head is saved: a fold up to an older version must not replace a newer snapshot.
+    if (Option.isSome(snapshots) && schema !== undefined && toVersion === undefined && version - fromSnapshot >= every) {
       const encoded = Schema.encodeEither(schema)(state)
       if (Either.isRight(encoded)) {
         yield* snapshots.value.save(streamId, projection.name, {

@@ -6,7 +6,7 @@
  */
 import type { EventDecodeError, RecordedEvent } from "@codewhale/protocol"
 import { SqlClient, type SqlError } from "@effect/sql"
-import { Context, Effect, Layer, Schema, Stream, SubscriptionRef } from "effect"
+import { Context, Duration, Effect, Layer, Schedule, Schema, Stream, SubscriptionRef } from "effect"
 import { EventStoreError } from "./Errors.ts"
 import { EventStore } from "./EventStore.ts"
 
@@ -95,6 +95,8 @@ const applyPage = (model: ReadModel, from: number, to: number, page: ReadonlyArr
       })
     ))
 
+const setupDone = new WeakMap<SqlClient.SqlClient, Set<string>>()
+
 /**
  * Brings a model up to the log's head once (setup, version check, pages), returning the position
  * it reached. Used by the catch-up fiber, by `rebuild`, and by tools that run one-shot.
@@ -102,7 +104,14 @@ const applyPage = (model: ReadModel, from: number, to: number, page: ReadonlyArr
 export const catchUp = (model: ReadModel, until?: number) =>
   Effect.gen(function*() {
     const store = yield* EventStore
-    yield* model.setup
+    const sql = yield* SqlClient.SqlClient
+    // Tables are created once per connection, not on every catch-up.
+    const ready = setupDone.get(sql) ?? new Set<string>()
+    if (!ready.has(model.name)) {
+      yield* model.setup
+      ready.add(model.name)
+      setupDone.set(sql, ready)
+    }
     let checkpoint = yield* loadCheckpoint(model.name)
     if (checkpoint === undefined || checkpoint.version !== model.version) {
       yield* resetModel(model)
@@ -167,16 +176,21 @@ export class ReadModels extends Context.Tag("@codewhale/state/ReadModels")<
         // Each model follows the log: catch up, then sleep until the committed head moves past it.
         for (const model of models) {
           const ref = progress.get(model.name)!
+          // A failure (another connection holding the lock past its timeout, a decode error after a
+          // code change) is logged and retried with backoff: the model never stops following the log.
+          const step = catchUp(model).pipe(
+            Effect.tap((reached) => SubscriptionRef.update(ref, (old) => Math.max(old, reached))),
+            Effect.tapErrorCause((cause) => Effect.logWarning(`read model ${model.name} failed to catch up; retrying`, cause)),
+            Effect.retry(Schedule.exponential(Duration.millis(50)).pipe(Schedule.union(Schedule.spaced(Duration.seconds(5)))))
+          )
           yield* Effect.gen(function*() {
             while (true) {
-              const reached = yield* catchUp(model)
-              yield* SubscriptionRef.update(ref, (old) => Math.max(old, reached))
+              const reached = yield* step
               yield* store.awaitPosition(reached + 1)
             }
           }).pipe(
             Effect.provideService(SqlClient.SqlClient, sql),
             Effect.provideService(EventStore, store),
-            Effect.tapErrorCause((cause) => Effect.logError(`read model ${model.name} stopped`, cause)),
             Effect.forkScoped
           )
         }

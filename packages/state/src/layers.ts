@@ -4,6 +4,9 @@
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { SqlClient } from "@effect/sql"
 import { Cause, Duration, Effect, Layer, Option } from "effect"
+import * as NodeFs from "node:fs"
+import * as NodeOs from "node:os"
+import * as NodePath from "node:path"
 import { DatabaseOpenError, EventStoreError } from "./Errors.ts"
 import { EventStore } from "./EventStore.ts"
 import { type MigrationError, runMigrations } from "./Migrations.ts"
@@ -67,15 +70,30 @@ export const layerSqliteClient = (
   return Layer.provideMerge(setup, client)
 }
 
-/** The event log in an SQLite file (WAL), also exposing its `SqlClient` for read models. */
+/** A private temporary file standing in for `:memory:`, removed when the layer's scope closes. */
+const memoryFile = Effect.acquireRelease(
+  Effect.sync(() => NodePath.join(NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "codewhale-memory-")), "memory.db")),
+  (file) => Effect.sync(() => NodeFs.rmSync(NodePath.dirname(file), { recursive: true, force: true }))
+)
+
+/**
+ * The event log in an SQLite file (WAL), also exposing its `SqlClient` for read models.
+ * `:memory:` is a private temporary file (the log keeps a second connection for its hot paths,
+ * and an SQLite in-memory database cannot be shared between connections).
+ */
 export const layerSqlite = (
   options: SqliteOptions
 ): Layer.Layer<EventStore | SqliteClient.SqliteClient | SqlClient.SqlClient, DatabaseOpenError | EventStoreError | MigrationError> =>
-  Layer.scoped(
-    EventStore,
-    makeSqliteStore({
-      readonly: options.readonly === true,
-      describe: `sqlite ${options.filename} (WAL, synchronous=${options.synchronous === "full" ? "FULL" : "NORMAL"})`,
-      pollInterval: options.pollInterval ?? Duration.millis(100)
-    })
-  ).pipe(Layer.provideMerge(layerSqliteClient(options)))
+  Layer.unwrapScoped(
+    Effect.map(options.filename === ":memory:" ? memoryFile : Effect.succeed(options.filename), (filename) =>
+      Layer.scoped(
+        EventStore,
+        makeSqliteStore({
+          filename,
+          readonly: options.readonly === true,
+          synchronous: options.synchronous ?? "normal",
+          describe: `sqlite ${options.filename} (WAL, synchronous=${options.synchronous === "full" ? "FULL" : "NORMAL"})`,
+          pollInterval: options.pollInterval ?? Duration.millis(100)
+        })
+      ).pipe(Layer.provideMerge(layerSqliteClient({ ...options, filename }))))
+  )

@@ -154,8 +154,9 @@ const rebuild = Command.make("rebuild", { db: dbOption, projection: Args.text({ 
     const sql = yield* SqlClient.SqlClient
     yield* sql.withTransaction(
       Effect.gen(function*() {
-        yield* model.setup
+        // Write first: the transaction takes the write lock before it reads anything.
         yield* sql.unsafe("DELETE FROM projection_checkpoints WHERE name = ?", [model.name])
+        yield* model.setup
       })
     )
     const reached = yield* catchUp(model)

@@ -1,20 +1,23 @@
 /**
- * The SQLite event log on `@effect/sql-sqlite-node`. Appends are single statements that check the
- * expected version and insert the whole batch (atomic, write-first, never `SQLITE_BUSY` from a
- * read-then-write); concurrent appends are group-committed in one transaction by whichever fiber
- * is writing; the head position is published only after commit; other processes' commits are
- * noticed by polling `PRAGMA data_version`.
+ * The SQLite event log. The file is opened and migrated through `@effect/sql-sqlite-node` (whose
+ * `SqlClient` also serves read models and snapshots); the log's own hot paths run on a second,
+ * dedicated connection with prepared statements, synchronously within one JavaScript turn, so no
+ * transaction of this process is ever open across an await.
+ *
+ * - Appends are single statements that check the expected version and insert the whole batch
+ *   (atomic, write-first: never a `SQLITE_BUSY` from upgrading a read lock).
+ * - Concurrent appends are group-committed: the fiber that finds the writer idle yields once, then
+ *   writes its own append and every append queued meanwhile in one `BEGIN IMMEDIATE` transaction
+ *   (each append keeps its own version check and outcome).
+ * - This connection's busy timeout is 0: a lock held by another process or connection is waited
+ *   for asynchronously (backoff), never by blocking the event loop.
+ * - The head position is published only after commit; other processes' commits are noticed by
+ *   polling `PRAGMA data_version`.
  */
 import type { RecordedEvent } from "@codewhale/protocol"
-import { SqlClient, type SqlError } from "@effect/sql"
-import type { Connection } from "@effect/sql/SqlConnection"
+import Database from "better-sqlite3"
 import { Cause, Deferred, Duration, Effect, Either, Exit, Schedule } from "effect"
-import {
-  EventIdConflict,
-  EventStoreError,
-  type AppendError,
-  WrongExpectedVersion
-} from "../Errors.ts"
+import { EventIdConflict, EventStoreError, type AppendError, WrongExpectedVersion } from "../Errors.ts"
 import {
   type AppendResult,
   DefaultPageSize,
@@ -54,18 +57,27 @@ const modeOf = (expected: ExpectedVersion): readonly [number, number] =>
     Exact: ({ version }) => [3, version] as const
   })
 
-const storeError = (operation: string) => (error: SqlError.SqlError) =>
-  new EventStoreError({ operation, detail: describeCause(error) })
+const codeOf = (cause: unknown): string => {
+  const code = (cause as { code?: unknown } | undefined)?.code
+  return typeof code === "string" ? code : ""
+}
+const messageOf = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause))
 
-const describeCause = (error: SqlError.SqlError): string => {
-  const cause = error.cause
-  return cause instanceof Error ? `${error.message}: ${cause.message}` : error.message
+/** A driver error of the log's own connection, with SQLite's code kept for retry decisions. */
+class DriverFailure {
+  readonly _tag = "DriverFailure"
+  constructor(readonly cause: unknown) {}
+  get busy(): boolean {
+    const code = codeOf(this.cause)
+    return code === "SQLITE_BUSY" || code.startsWith("SQLITE_BUSY_") || code === "SQLITE_LOCKED"
+  }
 }
 
-const sqliteCode = (error: SqlError.SqlError): string | undefined => {
-  const cause = error.cause as { code?: unknown } | undefined
-  return typeof cause?.code === "string" ? cause.code : undefined
-}
+/** Waits for another process's lock asynchronously: about 15 s in all before giving up. */
+const busyRetry = Schedule.exponential(Duration.millis(2), 1.5).pipe(
+  Schedule.union(Schedule.spaced(Duration.millis(250))),
+  Schedule.intersect(Schedule.recurs(80))
+)
 
 interface PendingAppend {
   readonly streamId: string
@@ -77,217 +89,237 @@ interface PendingAppend {
   readonly done: Deferred.Deferred<AppendResult, AppendError> | undefined
 }
 
+type Outcome = Either.Either<AppendResult, AppendError>
+
 /** Options of the SQLite store. */
 export interface SqliteStoreOptions {
+  /** The (already migrated) database file. */
+  readonly filename: string
   readonly describe: string
   readonly readonly: boolean
+  readonly synchronous: "normal" | "full"
   /** How often other processes' commits are looked for. */
   readonly pollInterval: Duration.DurationInput
 }
 
-/** Makes the SQLite event log on the `SqlClient` in context (schema already migrated). */
+/** Makes the SQLite event log on its own connection to `filename` (schema already migrated). */
 export const makeSqliteStore = (options: SqliteStoreOptions) =>
   Effect.gen(function*() {
-    const sql = yield* SqlClient.SqlClient
-    const query = <A extends object>(text: string, params: ReadonlyArray<unknown>) =>
-      sql.unsafe<A>(text, params as Array<unknown>).withoutTransform.pipe(Effect.withTracerEnabled(false))
-    const values = (text: string, params: ReadonlyArray<unknown>) =>
-      sql.unsafe(text, params as Array<unknown>).values.pipe(Effect.withTracerEnabled(false))
+    const db = yield* Effect.acquireRelease(
+      Effect.try({
+        try: () => {
+          const connection = new Database(options.filename, { readonly: options.readonly, fileMustExist: true, timeout: 0 })
+          connection.pragma(`synchronous = ${options.synchronous === "full" ? "FULL" : "NORMAL"}`)
+          connection.pragma("busy_timeout = 0")
+          connection.defaultSafeIntegers(false)
+          return connection
+        },
+        catch: (cause) => new EventStoreError({ operation: "open", detail: messageOf(cause) })
+      }),
+      (connection) => Effect.sync(() => connection.close())
+    )
+
+    /** Runs synchronous driver work, waiting out other processes' locks asynchronously. */
+    const attempt = <A>(operation: string, work: () => A): Effect.Effect<A, EventStoreError> =>
+      Effect.try({ try: work, catch: (cause) => new DriverFailure(cause) }).pipe(
+        Effect.retry({ while: (f) => f.busy, schedule: busyRetry }),
+        Effect.mapError((f) => new EventStoreError({ operation, detail: messageOf(f.cause) }))
+      )
+
+    const prepare = (text: string) => db.prepare(text)
+    const raw = (text: string) => db.prepare(text).raw(true)
+    const statements = yield* attempt("open", () => ({
+      insertOne: prepare(InsertOne),
+      insertMany: prepare(InsertMany),
+      existing: prepare(`SELECT event_id, stream_id, position FROM events WHERE event_id IN (SELECT value FROM json_each(?))`),
+      version: prepare("SELECT coalesce(max(stream_version), 0) AS v FROM events WHERE stream_id = ?").pluck(),
+      head: prepare("SELECT coalesce(max(position), 0) AS p FROM events").pluck(),
+      readAll: raw(`SELECT ${Columns} FROM events WHERE position > ? AND position <= ? ORDER BY position LIMIT ?`),
+      readCategory: raw(`SELECT ${Columns} FROM events WHERE category = ? AND position > ? AND position <= ? ORDER BY position LIMIT ?`),
+      readStream: raw(`SELECT ${Columns} FROM events WHERE stream_id = ? AND stream_version >= ? AND stream_version <= ? ORDER BY stream_version ASC LIMIT ?`),
+      readStreamBack: raw(`SELECT ${Columns} FROM events WHERE stream_id = ? AND stream_version >= ? AND stream_version <= ? ORDER BY stream_version DESC LIMIT ?`),
+      streams: prepare(`SELECT stream_id, max(stream_version) AS version, min(position) AS first, max(position) AS last FROM events
+         WHERE stream_id > ? GROUP BY stream_id ORDER BY stream_id LIMIT ?`),
+      streamsInCategory: prepare(`SELECT stream_id, max(stream_version) AS version, min(position) AS first, max(position) AS last FROM events
+         WHERE stream_id > ? AND category = ? GROUP BY stream_id ORDER BY stream_id LIMIT ?`),
+      begin: prepare("BEGIN IMMEDIATE"),
+      commit: prepare("COMMIT"),
+      rollback: prepare("ROLLBACK")
+    }))
 
     // `data_version` is read before the head: a commit by another process in between changes it,
     // so the first poll picks that commit up (the other order could miss it until the next one).
-    const dataVersion = Effect.map(query<{ data_version: number }>("PRAGMA data_version", []), (r) => Number(r[0]?.data_version ?? 0))
-    let lastDataVersion = yield* dataVersion.pipe(Effect.orElseSucceed(() => -1))
-    const initialHead = yield* query<{ p: number | null }>("SELECT max(position) AS p FROM events", []).pipe(
-      Effect.mapError(storeError("open"))
-    )
-    const head = makeHeadSignal(Number(initialHead[0]?.p ?? 0))
+    const dataVersion = () => Number(db.pragma("data_version", { simple: true }))
+    let lastDataVersion = yield* attempt("open", dataVersion)
+    const head = makeHeadSignal(Number(yield* attempt("open", () => statements.head.get())))
 
-    const toRecord = (row: ReadonlyArray<unknown>): Either.Either<RecordedEvent, EventStoreError> => {
-      const r = row as unknown as Row
-      try {
-        return Either.right({
-          position: r[0],
-          streamId: r[1],
-          streamVersion: r[2],
-          eventId: r[3] as RecordedEvent["eventId"],
-          eventType: r[4],
-          schemaVersion: r[5],
-          payload: JSON.parse(r[6]),
-          metadata: JSON.parse(r[7]),
-          recordedAt: r[8]
-        })
-      } catch (cause) {
-        return Either.left(
-          new EventStoreError({ operation: "read", detail: `event at position ${String(r[0])} is unreadable: ${String(cause)}` })
-        )
-      }
-    }
-    const toRecords = (rows: ReadonlyArray<ReadonlyArray<unknown>>) =>
+    const toRecords = (rows: ReadonlyArray<unknown>): Effect.Effect<ReadonlyArray<RecordedEvent>, EventStoreError> =>
       Effect.suspend(() => {
         const out: Array<RecordedEvent> = new Array(rows.length)
         for (let i = 0; i < rows.length; i++) {
-          const e = toRecord(rows[i]!)
-          if (Either.isLeft(e)) return Effect.fail(e.left)
-          out[i] = e.right
-        }
-        return Effect.succeed(out as ReadonlyArray<RecordedEvent>)
-      })
-
-    // The writer runs on a reserved connection: one permit per group, statements executed
-    // directly (no per-statement span, compile or acquire), `BEGIN IMMEDIATE` for groups.
-    type Rows<A> = Effect.Effect<ReadonlyArray<A>, SqlError.SqlError>
-    const exec = <A>(conn: Connection, text: string, params: ReadonlyArray<unknown>): Rows<A> =>
-      conn.executeRaw(text, params) as Rows<A>
-
-    const notLanded = (conn: Connection, p: PendingAppend): Effect.Effect<Either.Either<AppendResult, AppendError>, SqlError.SqlError> =>
-      Effect.gen(function*() {
-        const rows = yield* exec<{ event_id: string; stream_id: string; position: number }>(
-          conn,
-          `SELECT event_id, stream_id, position FROM events WHERE event_id IN (SELECT value FROM json_each(?))`,
-          [JSON.stringify(p.events.map((e) => e.eventId))]
-        )
-        const head = yield* exec<{ v: number | null }>(conn, "SELECT max(stream_version) AS v FROM events WHERE stream_id = ?", [p.streamId])
-        const version = Number(head[0]?.v ?? 0)
-        if (rows.length === p.events.length && rows.every((r) => r.stream_id === p.streamId)) {
-          // A loop, not Math.min(...): spreading a batch of 100k+ positions overflows the stack.
-          let firstPosition = Number.MAX_SAFE_INTEGER, lastPosition = 0
-          for (const r of rows) {
-            const position = Number(r.position)
-            if (position < firstPosition) firstPosition = position
-            if (position > lastPosition) lastPosition = position
+          const r = rows[i] as Row
+          try {
+            out[i] = {
+              position: r[0],
+              streamId: r[1],
+              streamVersion: r[2],
+              eventId: r[3] as RecordedEvent["eventId"],
+              eventType: r[4],
+              schemaVersion: r[5],
+              payload: JSON.parse(r[6]),
+              metadata: JSON.parse(r[7]),
+              recordedAt: r[8]
+            }
+          } catch (cause) {
+            return Effect.fail(
+              new EventStoreError({ operation: "read", detail: `event at position ${String(r[0])} is unreadable: ${messageOf(cause)}` })
+            )
           }
-          return Either.right({
-            streamId: p.streamId,
-            firstPosition,
-            lastPosition,
-            nextExpectedVersion: version,
-            duplicate: true
-          })
         }
-        if (rows.length > 0) {
-          return Either.left(
-            new EventIdConflict({
-              streamId: p.streamId,
-              eventIds: rows.map((r) => r.event_id),
-              detail: rows.some((r) => r.stream_id !== p.streamId)
-                ? "these event ids are already stored in another stream"
-                : "part of the batch was already stored"
-            })
-          )
-        }
-        return Either.left(new WrongExpectedVersion({ streamId: p.streamId, expected: formatExpected(p.expected), actual: version }))
+        return Effect.succeed(out)
       })
 
-    const insert = (conn: Connection, p: PendingAppend) => {
+    // ---- the writer: everything below runs synchronously inside one call of `writeGroupSync`.
+
+    const notLandedSync = (p: PendingAppend): Outcome => {
+      const rows = statements.existing.all(JSON.stringify(p.events.map((e) => e.eventId))) as Array<{ event_id: string; stream_id: string; position: number }>
+      const version = Number(statements.version.get(p.streamId))
+      if (rows.length === p.events.length && rows.every((r) => r.stream_id === p.streamId)) {
+        // A loop, not Math.min(...): spreading a batch of 100k+ positions overflows the stack.
+        let firstPosition = Number.MAX_SAFE_INTEGER, lastPosition = 0
+        for (const r of rows) {
+          if (r.position < firstPosition) firstPosition = r.position
+          if (r.position > lastPosition) lastPosition = r.position
+        }
+        return Either.right({ streamId: p.streamId, firstPosition, lastPosition, nextExpectedVersion: version, duplicate: true })
+      }
+      if (rows.length > 0) {
+        return Either.left(
+          new EventIdConflict({
+            streamId: p.streamId,
+            eventIds: rows.map((r) => r.event_id),
+            detail: rows.some((r) => r.stream_id !== p.streamId)
+              ? "these event ids are already stored in another stream"
+              : "part of the batch was already stored"
+          })
+        )
+      }
+      return Either.left(new WrongExpectedVersion({ streamId: p.streamId, expected: formatExpected(p.expected), actual: version }))
+    }
+
+    const insertSync = (p: PendingAppend): Array<{ position: number; stream_version: number }> => {
       const [mode, exact] = modeOf(p.expected)
       const now = p.recordedAt ?? Date.now()
       if (p.events.length === 1) {
         const e = p.events[0]!
-        return exec<{ position: number; stream_version: number }>(conn, InsertOne, [
+        return statements.insertOne.all(
           p.streamId, p.category, e.eventId, e.eventType, e.schemaVersion, e.payloadJson, e.metadataJson, now,
           p.streamId, mode, mode, mode, mode, exact
-        ])
+        ) as Array<{ position: number; stream_version: number }>
       }
       let batch = "["
-      p.events.forEach((e, i) => {
+      for (let i = 0; i < p.events.length; i++) {
+        const e = p.events[i]!
         batch += `${i === 0 ? "" : ","}{"i":${JSON.stringify(e.eventId)},"t":${JSON.stringify(e.eventType)},"s":${e.schemaVersion},"p":${e.payloadJson},"m":${e.metadataJson}}`
-      })
+      }
       batch += "]"
-      return exec<{ position: number; stream_version: number }>(conn, InsertMany, [
-        p.streamId, p.category, now, p.streamId, batch, mode, mode, mode, mode, exact
-      ])
+      return statements.insertMany.all(p.streamId, p.category, now, p.streamId, batch, mode, mode, mode, mode, exact) as Array<
+        { position: number; stream_version: number }
+      >
     }
 
-    const runOne = (conn: Connection) => (p: PendingAppend): Effect.Effect<Either.Either<AppendResult, AppendError>, SqlError.SqlError> =>
-      insert(conn, p).pipe(
-        Effect.flatMap((rows): Effect.Effect<Either.Either<AppendResult, AppendError>, SqlError.SqlError> => {
-          if (rows.length === p.events.length && rows.length > 0) {
-            let first = Number.MAX_SAFE_INTEGER, last = 0, version = 0
-            for (const r of rows) {
-              const pos = Number(r.position)
-              if (pos < first) first = pos
-              if (pos > last) last = pos
-              if (Number(r.stream_version) > version) version = Number(r.stream_version)
-            }
-            return Effect.succeed(Either.right({ streamId: p.streamId, firstPosition: first, lastPosition: last, nextExpectedVersion: version, duplicate: false }))
-          }
-          return notLanded(conn, p)
-        }),
-        Effect.catchIf(
-          (error) => (sqliteCode(error) ?? "").startsWith("SQLITE_CONSTRAINT"),
-          () => notLanded(conn, p)
-        )
-      )
+    const runOneSync = (p: PendingAppend): Outcome => {
+      let rows: Array<{ position: number; stream_version: number }>
+      try {
+        rows = insertSync(p)
+      } catch (cause) {
+        // A constraint (event id or version taken meanwhile) decides the outcome; anything else aborts the group.
+        if (codeOf(cause).startsWith("SQLITE_CONSTRAINT")) return notLandedSync(p)
+        throw cause
+      }
+      if (rows.length !== p.events.length || rows.length === 0) return notLandedSync(p)
+      let first = Number.MAX_SAFE_INTEGER, last = 0, version = 0
+      for (const r of rows) {
+        if (r.position < first) first = r.position
+        if (r.position > last) last = r.position
+        if (r.stream_version > version) version = r.stream_version
+      }
+      return Either.right({ streamId: p.streamId, firstPosition: first, lastPosition: last, nextExpectedVersion: version, duplicate: false })
+    }
+
+    const writeGroupSync = (group: ReadonlyArray<PendingAppend>): ReadonlyArray<Outcome> => {
+      if (group.length === 1) return [runOneSync(group[0]!)]
+      statements.begin.run()
+      try {
+        const results = group.map(runOneSync)
+        statements.commit.run()
+        return results
+      } catch (cause) {
+        if (db.inTransaction) statements.rollback.run()
+        throw cause
+      }
+    }
 
     // Group commit: the fiber that finds the writer idle writes its own append and every append
-    // that queued meanwhile (one transaction per group), then returns its own outcome. When
-    // appends are queueing, they join the next group.
+    // that queued meanwhile (one transaction per group), then returns its own outcome. While
+    // appends are arriving concurrently (`gather`), the writer first yields once so that fibers
+    // ready to append join the group; a lone writer does not pay for that yield.
     const pending: Array<PendingAppend> = []
     let writing = false
-    // Runs uninterruptibly inside the writer. A failed COMMIT rolls back and fails the group (it
-    // must not die: every waiter of the group is owed an outcome).
-    const rollback = (conn: Connection) => Effect.ignore(conn.executeUnprepared("ROLLBACK", [], undefined))
-    const inTransaction = <A>(conn: Connection, work: Effect.Effect<A, SqlError.SqlError>) =>
-      Effect.zipRight(conn.executeUnprepared("BEGIN IMMEDIATE", [], undefined), Effect.exit(work)).pipe(
-        Effect.flatMap((exit) =>
-          Exit.isSuccess(exit)
-            ? Effect.as(Effect.tapError(conn.executeUnprepared("COMMIT", [], undefined), () => rollback(conn)), exit.value)
-            : Effect.zipRight(rollback(conn), exit)
-        )
-      )
-    type Outcome = Either.Either<AppendResult, AppendError>
-    const writeGroup = (group: ReadonlyArray<PendingAppend>): Effect.Effect<ReadonlyArray<Outcome>> =>
-      Effect.scoped(
-        Effect.flatMap(sql.reserve, (conn) =>
-          group.length === 1
-            ? Effect.map(runOne(conn)(group[0]!), (r) => [r])
-            : inTransaction(conn, Effect.forEach(group, runOne(conn))))
-      ).pipe(
-        Effect.retry({
-          while: (e) => sqliteCode(e) === "SQLITE_BUSY",
-          schedule: Schedule.exponential(Duration.millis(20)).pipe(Schedule.intersect(Schedule.recurs(5)))
-        }),
-        Effect.catchAll((e) => Effect.succeed(group.map((): Outcome => Either.left(storeError("append")(e))))),
-        // A defect still owes every waiter of the group an outcome, or they would wait forever.
-        Effect.catchAllDefect((defect) =>
-          Effect.succeed(group.map((): Outcome => Either.left(new EventStoreError({ operation: "append", detail: `the writer failed: ${Cause.pretty(Cause.die(defect))}` }))))
-        ),
-        Effect.tap((results) =>
-          Effect.suspend(() => {
-            let top = 0
-            for (const r of results) if (Either.isRight(r) && !r.right.duplicate && r.right.lastPosition > top) top = r.right.lastPosition
-            head.publish(top)
-            return Effect.forEach(group, (p, i) => {
-              const r = results[i]!
-              if (p.done === undefined) return Effect.void
-              return Either.isRight(r) ? Deferred.succeed(p.done, r.right) : Deferred.fail(p.done, r.left)
-            }, { discard: true })
-          })
-        )
-      )
-    const lead = (own: PendingAppend): Effect.Effect<AppendResult, AppendError> =>
-      Effect.gen(function*() {
-        // Let fibers that are ready to append join this group before it commits.
-        yield* Effect.yieldNow()
-        const results = yield* writeGroup([own, ...pending.splice(0, 511)])
-        // Checking the queue and giving up the writer role is one step: a fiber that queues after
-        // this sees `writing === false` and leads itself; one that queued before is written here.
-        while (true) {
-          const next = yield* Effect.sync(() => {
-            if (pending.length > 0) return pending.splice(0, 512)
-            writing = false
-            return undefined
-          })
-          if (next === undefined) break
-          yield* writeGroup(next)
+    let gather = false
+
+    /** Writes a group, waiting out other processes' locks; every append gets an outcome. */
+    const writeGroup = (group: ReadonlyArray<PendingAppend>, attemptNo = 0): Effect.Effect<ReadonlyArray<Outcome>> =>
+      Effect.suspend(() => {
+        try {
+          return Effect.succeed(writeGroupSync(group))
+        } catch (cause) {
+          const failure = new DriverFailure(cause)
+          if (failure.busy && attemptNo < 80) {
+            return Effect.flatMap(Effect.sleep(Duration.millis(Math.min(250, 2 * 1.5 ** attemptNo))), () => writeGroup(group, attemptNo + 1))
+          }
+          const error = new EventStoreError({ operation: "append", detail: messageOf(cause) })
+          return Effect.succeed(group.map((): Outcome => Either.left(error)))
         }
-        return results[0]!
-      }).pipe(
-        // The loop gives the role up itself; only a failure of the leader needs this.
-        Effect.onExit((exit) => Exit.isFailure(exit) ? Effect.sync(() => { writing = false }) : Effect.void),
+      })
+
+    /** Publishes the group's head (after commit) and hands every queued append its outcome. */
+    const settle = (group: ReadonlyArray<PendingAppend>, results: ReadonlyArray<Outcome>): void => {
+      let top = 0
+      for (const r of results) if (Either.isRight(r) && !r.right.duplicate && r.right.lastPosition > top) top = r.right.lastPosition
+      head.publish(top)
+      for (let i = 0; i < group.length; i++) {
+        const done = group[i]!.done
+        const r = results[i]!
+        if (done !== undefined) Deferred.unsafeDone(done, Either.isRight(r) ? Exit.succeed(r.right) : Exit.fail(r.left))
+      }
+    }
+
+    /** Writes groups until the queue is empty, then gives up the writer role in the same step. */
+    const drain = (group: ReadonlyArray<PendingAppend>, own: Outcome | undefined): Effect.Effect<Outcome> =>
+      Effect.flatMap(writeGroup(group), (results) => {
+        settle(group, results)
+        const mine = own ?? results[0]!
+        gather = group.length > 1 || pending.length > 0
+        if (pending.length > 0) return drain(pending.splice(0, 512), mine)
+        writing = false
+        return Effect.succeed(mine)
+      })
+
+    const lead = (own: PendingAppend): Effect.Effect<AppendResult, AppendError> =>
+      (gather ? Effect.zipRight(Effect.yieldNow(), Effect.suspend(() => drain([own, ...pending.splice(0, 511)], undefined))) : drain([own], undefined)).pipe(
+        // A defect must not leave the role taken, nor a queued append without an outcome.
+        Effect.onExit((exit) =>
+          Exit.isFailure(exit)
+            ? Effect.sync(() => {
+              writing = false
+              const error = new EventStoreError({ operation: "append", detail: `the writer failed: ${Cause.pretty(exit.cause)}` })
+              for (const p of pending.splice(0)) if (p.done) Deferred.unsafeDone(p.done, Exit.fail(error))
+            })
+            : Effect.void
+        ),
         Effect.uninterruptible,
-        Effect.flatten
+        Effect.flatMap((outcome) => (Either.isRight(outcome) ? Effect.succeed(outcome.right) : Effect.fail(outcome.left)))
       )
 
     const append: EventStoreShape["append"] = (streamId, events, appendOptions) =>
@@ -308,6 +340,7 @@ export const makeSqliteStore = (options: SqliteStoreOptions) =>
               writing = true
               return lead({ ...request, done: undefined })
             }
+            gather = true
             const done = Deferred.unsafeMake<AppendResult, AppendError>(undefined as never)
             pending.push({ ...request, done })
             return restore(Deferred.await(done))
@@ -317,47 +350,50 @@ export const makeSqliteStore = (options: SqliteStoreOptions) =>
       const after = o?.after ?? 0
       const until = o?.until ?? Number.MAX_SAFE_INTEGER
       const limit = Math.min(Math.max(1, o?.limit ?? DefaultPageSize), MaxPageSize)
-      const rows = o?.category === undefined
-        ? values(`SELECT ${Columns} FROM events WHERE position > ? AND position <= ? ORDER BY position LIMIT ?`, [after, until, limit])
-        : values(
-          `SELECT ${Columns} FROM events WHERE category = ? AND position > ? AND position <= ? ORDER BY position LIMIT ?`,
-          [o.category, after, until, limit]
-        )
-      return rows.pipe(Effect.mapError(storeError("readAll")), Effect.flatMap(toRecords))
+      return Effect.flatMap(
+        attempt("readAll", () =>
+          o?.category === undefined
+            ? statements.readAll.all(after, until, limit)
+            : statements.readCategory.all(o.category, after, until, limit)),
+        toRecords
+      )
     }
 
     const readStream: EventStoreShape["readStream"] = (streamId, o) =>
-      values(
-        `SELECT ${Columns} FROM events WHERE stream_id = ? AND stream_version >= ? AND stream_version <= ? ORDER BY stream_version ${o?.backwards === true ? "DESC" : "ASC"} LIMIT ?`,
-        [streamId, o?.fromVersion ?? 1, o?.toVersion ?? Number.MAX_SAFE_INTEGER, o?.limit ?? -1]
-      ).pipe(Effect.mapError(storeError("readStream")), Effect.flatMap(toRecords))
-
-    const listStreams: EventStoreShape["listStreams"] = (o) =>
-      query<{ stream_id: string; version: number; first: number; last: number }>(
-        `SELECT stream_id, max(stream_version) AS version, min(position) AS first, max(position) AS last FROM events
-         WHERE stream_id > ? ${o?.category === undefined ? "" : "AND category = ?"}
-         GROUP BY stream_id ORDER BY stream_id LIMIT ?`,
-        o?.category === undefined ? [o?.after ?? "", o?.limit ?? -1] : [o?.after ?? "", o.category, o?.limit ?? -1]
-      ).pipe(
-        Effect.map((rows) =>
-          rows.map((r): StreamInfo => ({
-            streamId: r.stream_id,
-            category: r.stream_id.slice(0, r.stream_id.indexOf("-")),
-            version: Number(r.version),
-            firstPosition: Number(r.first),
-            lastPosition: Number(r.last)
-          }))
-        ),
-        Effect.mapError(storeError("listStreams"))
+      Effect.flatMap(
+        attempt("readStream", () =>
+          (o?.backwards === true ? statements.readStreamBack : statements.readStream).all(
+            streamId,
+            o?.fromVersion ?? 1,
+            o?.toVersion ?? Number.MAX_SAFE_INTEGER,
+            o?.limit === undefined || o.limit < 0 ? -1 : o.limit
+          )),
+        toRecords
       )
 
+    const listStreams: EventStoreShape["listStreams"] = (o) =>
+      attempt("listStreams", () => {
+        const limit = o?.limit === undefined ? -1 : Math.max(0, o.limit)
+        const rows = (o?.category === undefined
+          ? statements.streams.all(o?.after ?? "", limit)
+          : statements.streamsInCategory.all(o?.after ?? "", o.category, limit)) as Array<
+            { stream_id: string; version: number; first: number; last: number }
+          >
+        return rows.map((r): StreamInfo => ({
+          streamId: r.stream_id,
+          category: r.stream_id.slice(0, r.stream_id.indexOf("-")),
+          version: r.version,
+          firstPosition: r.first,
+          lastPosition: r.last
+        }))
+      })
+
     // Other processes' commits: `data_version` changes when another connection commits.
-    yield* Effect.gen(function*() {
-      const dv = yield* dataVersion
+    yield* attempt("poll", () => {
+      const dv = dataVersion()
       if (dv === lastDataVersion) return
       lastDataVersion = dv
-      const rows = yield* query<{ p: number | null }>("SELECT max(position) AS p FROM events", [])
-      head.publish(Number(rows[0]?.p ?? 0))
+      head.publish(Number(statements.head.get()))
     }).pipe(
       Effect.catchAll((e) => Effect.logWarning("event log: polling for other processes' commits failed", e.message)),
       Effect.repeat(Schedule.spaced(options.pollInterval)),
@@ -368,18 +404,14 @@ export const makeSqliteStore = (options: SqliteStoreOptions) =>
     const shape: EventStoreShape = {
       append,
       readStream,
-      streamVersion: (streamId) =>
-        query<{ v: number | null }>("SELECT max(stream_version) AS v FROM events WHERE stream_id = ?", [streamId]).pipe(
-          Effect.map((rows) => Number(rows[0]?.v ?? 0)),
-          Effect.mapError(storeError("streamVersion"))
-        ),
+      streamVersion: (streamId) => attempt("streamVersion", () => Number(statements.version.get(streamId))),
       readAll,
       streamAll: (o) => pagedStream(readAll, o ?? {}),
-      headPosition: query<{ p: number | null }>("SELECT max(position) AS p FROM events", []).pipe(
-        Effect.map((rows) => Number(rows[0]?.p ?? 0)),
-        Effect.tap((p) => Effect.sync(() => head.publish(p))),
-        Effect.mapError(storeError("headPosition"))
-      ),
+      headPosition: attempt("headPosition", () => {
+        const p = Number(statements.head.get())
+        head.publish(p)
+        return p
+      }),
       listStreams,
       subscribe: (o) => subscribeStream(readAll, head, o ?? {}),
       awaitPosition: (position) => head.atLeast(position),

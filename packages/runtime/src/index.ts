@@ -1,0 +1,11 @@
+/** `@codewhale/runtime`: the packages composed as Effect layers behind one `Runtime` service. */
+export * from "./Config.ts"
+export * from "./ModelRegistry.ts"
+export * from "./AppWire.ts"
+export * from "./Runtime.ts"
+export * from "./Grants.ts"
+export * from "./ToolCallState.ts"
+export * from "./ToolErrors.ts"
+export * from "./ToolPipeline.ts"
+export * from "./ToolPolicy.ts"
+export * from "./McpTools.ts"

@@ -12,6 +12,8 @@ import {
   HookRunStarted,
   IdGenerator,
   makeEnvelope,
+  OutputCapture,
+  runProcess,
   type HookDecision,
   type HookEventName,
   type HookRunOutcome
@@ -19,8 +21,6 @@ import {
 import { EventStore } from "@codewhale/state"
 import { Clock, Context, Effect, Either, Layer, Stream } from "effect"
 import { compileMatcher, type HookDefinition } from "./HookConfig.ts"
-import { OutputCapture } from "./internal/capture.ts"
-import { runProcess } from "./internal/process.ts"
 
 /** The payload of a `hook.run_started` event. */
 export type HookRunStartedPayload = typeof HookRunStarted.schema.Type

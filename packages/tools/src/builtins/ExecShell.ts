@@ -3,11 +3,10 @@
  * process group. Its timeout kills the whole group; stdout and stderr are captured up to a cap with
  * a visible truncation marker; output is streamed as deltas while it runs.
  */
+import { OutputCapture, runProcess, utf8Decoder } from "@codewhale/protocol"
 import { Effect, Schema, Stream } from "effect"
 import * as NodeFs from "node:fs"
 import { ToolFailed } from "../Errors.ts"
-import { OutputCapture, utf8Decoder } from "../internal/capture.ts"
-import { runProcess } from "../internal/process.ts"
 import { defineTool, type ToolDefinition } from "../ToolDefinition.ts"
 import { resolveInWorkspace } from "../Workspace.ts"
 
@@ -82,13 +81,13 @@ export const execShellTool = (options: ExecShellOptions = {}): ToolDefinition =>
         const started = Date.now()
         let exit: { code: number | null; signal: string | null; timedOut: boolean } = { code: null, signal: null, timedOut: false }
         yield* runProcess({
-          tool: "exec_shell",
           file: shell,
           args: ["-c", input.command],
           cwd,
           env: { ...process.env, ...input.env },
           timeoutMs: input.timeout_ms ?? options.defaultTimeoutMs ?? 120_000
         }).pipe(
+          Stream.mapError((e) => new ToolFailed({ tool: "exec_shell", detail: e.message })),
           Stream.runForEach((event) => {
             if (event._tag === "Exit") {
               exit = { code: event.code, signal: event.signal, timedOut: event.timedOut }

@@ -1,3 +1,4 @@
+/** Bounded capture of process output, shared by the tools and hooks packages. */
 import { StringDecoder } from "node:string_decoder"
 
 /**

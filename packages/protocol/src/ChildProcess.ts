@@ -1,6 +1,16 @@
+/**
+ * Running a child process as a stream of output chunks and one exit, in its own process group so
+ * that a timeout or an interruption kills the whole tree. Shared by the tools and hooks packages.
+ */
 import * as NodeChildProcess from "node:child_process"
-import { Effect, Stream } from "effect"
-import { ToolFailed } from "../Errors.ts"
+import { Effect, Schema, Stream } from "effect"
+
+/** A process could not be started. */
+export class SpawnError extends Schema.TaggedError<SpawnError>()("SpawnError", { file: Schema.String, detail: Schema.String }) {
+  override get message(): string {
+    return `cannot start ${this.file}: ${this.detail}`
+  }
+}
 
 /** What a running process reports. */
 export type ProcessEvent =
@@ -9,7 +19,6 @@ export type ProcessEvent =
 
 /** Options of a process run. */
 export interface ProcessOptions {
-  readonly tool: string
   readonly file: string
   readonly args: ReadonlyArray<string>
   readonly cwd: string
@@ -37,8 +46,8 @@ export const killGroup = (pid: number | undefined, signal: NodeJS.Signals = "SIG
  * On timeout, and whenever the stream is interrupted before the process exited, the whole group is
  * killed, so grandchildren do not outlive the call. The stream ends with one `Exit` event.
  */
-export const runProcess = (options: ProcessOptions): Stream.Stream<ProcessEvent, ToolFailed> =>
-  Stream.asyncScoped<ProcessEvent, ToolFailed>((emit) =>
+export const runProcess = (options: ProcessOptions): Stream.Stream<ProcessEvent, SpawnError> =>
+  Stream.asyncScoped<ProcessEvent, SpawnError>((emit) =>
     Effect.gen(function*() {
       const child = yield* Effect.try({
         try: () =>
@@ -48,7 +57,7 @@ export const runProcess = (options: ProcessOptions): Stream.Stream<ProcessEvent,
             detached: true,
             stdio: ["pipe", "pipe", "pipe"]
           }),
-        catch: (e) => new ToolFailed({ tool: options.tool, detail: `cannot start ${options.file}: ${String(e)}` })
+        catch: (e) => new SpawnError({ file: options.file, detail: String(e) })
       })
       let closed = false
       let timedOut = false
@@ -70,7 +79,7 @@ export const runProcess = (options: ProcessOptions): Stream.Stream<ProcessEvent,
       child.stdin.on("error", () => undefined)
       child.on("error", (e) => {
         closed = true
-        void emit.fail(new ToolFailed({ tool: options.tool, detail: `cannot start ${options.file}: ${e.message}` }))
+        void emit.fail(new SpawnError({ file: options.file, detail: e.message }))
       })
       child.on("exit", () => {
         // A timeout kills the whole group; once the leader is gone, stop any member that still

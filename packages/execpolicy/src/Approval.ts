@@ -1,24 +1,8 @@
+import type { AskForApproval } from "@codewhale/protocol"
 import { Schema } from "effect"
 
-/** The granular reject flags: each `true` turns that category of prompt into a refusal. */
-export const RejectConfig = Schema.Struct({
-  sandbox_approval: Schema.Boolean,
-  rules: Schema.Boolean,
-  mcp_elicitations: Schema.Boolean
-})
-/** The granular reject flags. */
-export type RejectConfig = typeof RejectConfig.Type
-
-/**
- * When to ask the user, externally tagged as in the seed (`"unless_trusted"`, `"on_failure"`,
- * `"on_request"`, `"never"` or `{"reject": {...}}`).
- */
-export const AskForApproval = Schema.Union(
-  Schema.Literal("unless_trusted", "on_failure", "on_request", "never"),
-  Schema.Struct({ reject: RejectConfig })
-)
-/** When to ask the user. */
-export type AskForApproval = typeof AskForApproval.Type
+/** The approval modes are the protocol's (the seed's wire shape); re-exported for the engine's users. */
+export { AskForApproval, RejectConfig } from "@codewhale/protocol"
 
 /** The sandbox the command will run in (read by the engine: `on_failure` needs a sandbox to fail in). */
 export const SandboxMode = Schema.Literal("read-only", "workspace-write", "danger-full-access", "external-sandbox")

@@ -2,7 +2,7 @@
  * Event-log benchmarks: the `EventStore` public API on SQLite against raw better-sqlite3 on the
  * same schema, in the same run. WAL, synchronous=NORMAL (stated in the output).
  */
-import { defineEvent, IdGenerator, makeEnvelope, makeEventRegistry, type EventEnvelope } from "@codewhale/protocol"
+import { defineEvent, IdGenerator, makeEnvelope, makeEventRegistry } from "@codewhale/protocol"
 import { EventStore, foldRecords, layerSqlite, type Projection, replay } from "@codewhale/state"
 import Database from "better-sqlite3"
 import { Effect, Either, Layer, ManagedRuntime, Schema } from "effect"
@@ -308,5 +308,3 @@ const replayMemory: BenchCase = {
 /** The event-log cases, in the order they run. */
 export const cases: ReadonlyArray<BenchCase> = [appendSingle, appendBatch, appendConcurrent, replayAll, readStream, replayMemory]
 
-/** Unused type guard kept out: envelopes are EventEnvelope values. */
-export type { EventEnvelope }

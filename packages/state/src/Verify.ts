@@ -5,7 +5,7 @@
 import type { EventRegistry } from "@codewhale/protocol"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { SqlClient } from "@effect/sql"
-import { Effect, Either, Equal, Layer, Stream } from "effect"
+import { Effect, Either, Layer, Stream } from "effect"
 import { EventStore } from "./EventStore.ts"
 import type { EventStoreError } from "./Errors.ts"
 import { runMigrations } from "./Migrations.ts"
@@ -95,7 +95,7 @@ const compareWithRebuild = (model: ReadModel) =>
       Effect.zipRight(model.dump),
       Effect.provide(scratch)
     )
-    const same = Equal.equals(JSON.stringify(current), JSON.stringify(rebuilt))
+    const same = JSON.stringify(current) === JSON.stringify(rebuilt)
     return {
       name: model.name,
       ok: same,

@@ -1,7 +1,7 @@
 /**
  * Events of a thread's stream (`thread-<uuidv7>`): creation (start, create, fork), resume, rename,
- * archive, unarchive, messages (entries of a tree: each names its parent), leaf moves (branching)
- * and named checkpoints. Clock readings and generated ids are recorded, so replay never reads a
+ * archive, unarchive, messages (entries of a tree: each names its parent), leaf moves (branching),
+ * named checkpoints and the thread's goal (set, replaced, cleared). Clock readings and generated ids are recorded, so replay never reads a
  * clock. Thread metadata, the thread list, history and checkpoints are projections of these.
  */
 import { Schema } from "effect"
@@ -158,6 +158,32 @@ export const ThreadCheckpointSaved = defineEvent(
   })
 )
 
+/**
+ * The thread's goal was set (`goal_set`): a new goal with status `active` and zero usage. A thread
+ * has at most one goal, so this replaces any previous one (named in `replacedGoalId`).
+ */
+export const ThreadGoalSet = defineEvent(
+  "thread.goal_set",
+  Schema.Struct({
+    at: Millis,
+    /** `goal-<id>`, generated when the command was decided. */
+    goalId: Schema.String,
+    objective: Schema.String,
+    tokenBudget: Schema.optional(Schema.Int.pipe(Schema.positive())),
+    /** The goal this one replaces (null: the thread had none). */
+    replacedGoalId: Schema.NullOr(Schema.String)
+  })
+)
+
+/** The thread's goal was cleared (`goal_clear`); only recorded when there was one. */
+export const ThreadGoalCleared = defineEvent(
+  "thread.goal_cleared",
+  Schema.Struct({
+    at: Millis,
+    goalId: Schema.String
+  })
+)
+
 /** Every thread event definition. */
 export const threadEventDefinitions = [
   ThreadCreated,
@@ -167,5 +193,7 @@ export const threadEventDefinitions = [
   ThreadUnarchived,
   ThreadMessageAdded,
   ThreadLeafMoved,
-  ThreadCheckpointSaved
+  ThreadCheckpointSaved,
+  ThreadGoalSet,
+  ThreadGoalCleared
 ] as const

@@ -4,6 +4,7 @@
  */
 import { Schema } from "effect"
 import { ExecApprovalRequestEvent } from "./approval.ts"
+import { ThreadGoal } from "./goal.ts"
 import { McpStartupCompleteEvent, McpStartupUpdateEvent } from "./mcp.ts"
 
 const frame = <const E extends string, F extends Schema.Struct.Fields>(event: E, fields: F) =>
@@ -34,7 +35,7 @@ export const EventFrame = Schema.Union(
   frame("turn_started", { turn_id: Schema.String }),
   frame("turn_complete", { turn_id: Schema.String }),
   frame("turn_aborted", { turn_id: Schema.String, reason: Schema.String }),
-  frame("thread_goal_updated", { goal: Schema.Unknown }),
+  frame("thread_goal_updated", { goal: ThreadGoal }),
   frame("thread_goal_cleared", { thread_id: Schema.String }),
   frame("error", { response_id: Schema.String, message: Schema.String })
 )

@@ -8,6 +8,7 @@
 import { Schema } from "effect"
 import { ThreadSourceValue, ThreadStatusValue } from "../events/thread.ts"
 import { EventFrame } from "./frames.ts"
+import { ThreadGoal, ThreadGoalParams, ThreadGoalSetParams } from "./goal.ts"
 
 /** An optional field: `null` or absent on input, omitted on output. */
 const opt = <S extends Schema.Schema.Any>(schema: S) => Schema.optionalWith(schema, { nullable: true })
@@ -44,7 +45,9 @@ export const Thread = Schema.Struct({
   source: ThreadSourceValue,
   name: opt(Schema.String),
   /** Set on forks (Codewhale TS addition). */
-  forked_from: opt(ThreadForkedFromJson)
+  forked_from: opt(ThreadForkedFromJson),
+  /** The thread's goal, when it has one (Codewhale TS addition: the thread list shows goals). */
+  goal: opt(ThreadGoal)
 })
 /** The seed's `Thread`. */
 export type Thread = typeof Thread.Type
@@ -157,6 +160,12 @@ export const ThreadListRequest = request("list", ThreadListParams.fields)
 export const ThreadReadRequest = request("read", ThreadReadParams.fields)
 /** `{"kind":"set_name",…}`. */
 export const ThreadSetNameRequest = request("set_name", ThreadSetNameParams.fields)
+/** `{"kind":"goal_set","thread_id":…,"objective":…,"token_budget"?:…}`. */
+export const ThreadGoalSetRequest = request("goal_set", ThreadGoalSetParams.fields)
+/** `{"kind":"goal_get","thread_id":…}`. */
+export const ThreadGoalGetRequest = request("goal_get", ThreadGoalParams.fields)
+/** `{"kind":"goal_clear","thread_id":…}`. */
+export const ThreadGoalClearRequest = request("goal_clear", ThreadGoalParams.fields)
 /** `{"kind":"archive","thread_id":…}`. */
 export const ThreadArchiveRequest = request("archive", { thread_id: Schema.String })
 /** `{"kind":"unarchive","thread_id":…}`. */
@@ -164,7 +173,7 @@ export const ThreadUnarchiveRequest = request("unarchive", { thread_id: Schema.S
 /** `{"kind":"message","thread_id":…,"input":…}`. */
 export const ThreadMessageRequest = request("message", { thread_id: Schema.String, input: Schema.String })
 
-/** The seed's `ThreadRequest` (the thread variants; goals are not part of this surface). */
+/** The seed's `ThreadRequest`: every thread variant, goals included. */
 export const ThreadRequest = Schema.Union(
   ThreadCreateRequest,
   ThreadStartRequest,
@@ -173,6 +182,9 @@ export const ThreadRequest = Schema.Union(
   ThreadListRequest,
   ThreadReadRequest,
   ThreadSetNameRequest,
+  ThreadGoalSetRequest,
+  ThreadGoalGetRequest,
+  ThreadGoalClearRequest,
   ThreadArchiveRequest,
   ThreadUnarchiveRequest,
   ThreadMessageRequest
@@ -192,7 +204,9 @@ export const ThreadResponseStatus = Schema.Literal(
   "ok",
   "archived",
   "unarchived",
-  "accepted"
+  "accepted",
+  "cleared",
+  "empty"
 )
 /** The status strings a thread response carries. */
 export type ThreadResponseStatus = typeof ThreadResponseStatus.Type
@@ -203,7 +217,7 @@ export const ThreadResponse = Schema.Struct({
   status: Schema.String,
   thread: opt(Thread),
   threads: Schema.Array(Thread),
-  goal: opt(Schema.Unknown),
+  goal: opt(ThreadGoal),
   model: opt(Schema.String),
   model_provider: opt(Schema.String),
   cwd: opt(Schema.String),
@@ -256,8 +270,8 @@ export type ThreadBranchJson = typeof ThreadBranchJson.Type
 
 /**
  * `data` of thread responses that show a thread (create, start, resume, fork, read): the seed's
- * `history` (oldest first, the newest page of the active branch) and `checkpoint` (the most
- * recently saved), plus paging and branches.
+ * `history` (oldest first, the newest page of the active branch), `checkpoint` (the most
+ * recently saved) and `goal`, plus paging and branches.
  */
 export const ThreadData = Schema.Struct({
   history: Schema.Array(ThreadHistoryItem),
@@ -266,7 +280,9 @@ export const ThreadData = Schema.Struct({
   leaf_id: Schema.NullOr(Schema.String),
   /** Pass as `before` to read the next older page; absent on the oldest page. */
   history_before: opt(Schema.String),
-  branches: Schema.Array(ThreadBranchJson)
+  branches: Schema.Array(ThreadBranchJson),
+  /** The thread's goal (null: none), as the seed's `persisted_thread_data`. */
+  goal: Schema.NullOr(ThreadGoal)
 })
 /** `data` of thread responses that show a thread. */
 export type ThreadData = typeof ThreadData.Type

@@ -23,7 +23,7 @@ import {
   ThreadNotFound,
   ThreadStorageError
 } from "./errors.ts"
-import type { CheckpointRow, EntryRow, ThreadRow } from "./model.ts"
+import type { CheckpointRow, EntryRow, GoalRow, ThreadRow } from "./model.ts"
 import { type ThreadState, threadStateProjection } from "./projections.ts"
 import {
   isAncestorOrSelf,
@@ -136,6 +136,13 @@ export interface MessageInput {
   readonly item?: unknown
 }
 
+/** A goal to set. */
+export interface GoalInput {
+  readonly objective: string
+  /** A positive number of tokens; absent: no budget. */
+  readonly tokenBudget?: number | undefined
+}
+
 /** The thread operations. */
 export interface ThreadStoreShape {
   /** `create`: a new ephemeral thread with default settings; `metadata` is recorded. */
@@ -170,6 +177,16 @@ export interface ThreadStoreShape {
   readonly checkpoint: (threadId: string, checkpointId?: string | undefined) => Effect.Effect<CheckpointRow, ThreadError>
   /** Every named checkpoint, most recently saved first. */
   readonly checkpoints: (threadId: string) => Effect.Effect<ReadonlyArray<CheckpointRow>, ThreadError>
+  /**
+   * `goal_set`: a new `active` goal (`goal-<id>`, zero usage) replacing any previous one. An
+   * unknown thread is `ThreadNotFound`, an archived one `ThreadIsArchived`, a blank objective or a
+   * budget below 1 `InvalidThreadInput`.
+   */
+  readonly goalSet: (threadId: string, input: GoalInput) => Effect.Effect<GoalRow, ThreadError>
+  /** `goal_get`: the thread's goal, or null when it has none (`ThreadNotFound` for an unknown thread). */
+  readonly goalGet: (threadId: string) => Effect.Effect<GoalRow | null, ThreadError>
+  /** `goal_clear`: removes the goal and returns it; null (and nothing recorded) when there was none. */
+  readonly goalClear: (threadId: string) => Effect.Effect<GoalRow | null, ThreadError>
   /** Answers a seed `ThreadRequest` with the seed's `ThreadResponse` (errors stay typed). */
   readonly handle: (request: ThreadRequest) => Effect.Effect<ThreadResponse, ThreadError>
 }
@@ -539,6 +556,32 @@ export const makeThreadStore = (config: ThreadStoreConfig = defaultThreadStoreCo
           yield* sync
           yield* readRow(id)
           return yield* selectCheckpoints(id).pipe(Effect.mapError(storage("read")))
+        })),
+      goalSet: (threadId, input) =>
+        run(Effect.gen(function*() {
+          const goalId = yield* ids.domainId("goal")
+          const row = yield* write(threadId, () =>
+            Effect.map(now, (at) => ({
+              _tag: "SetGoal",
+              at,
+              goalId,
+              objective: input.objective,
+              ...(input.tokenBudget === undefined ? {} : { tokenBudget: input.tokenBudget })
+            }) as const))
+          return row.goal !== null && row.goal.goalId === goalId
+            ? row.goal
+            : yield* Effect.fail(new ThreadStorageError({ operation: "read", detail: `goal ${goalId} missing after append` }))
+        })),
+      goalGet: (threadId) => Effect.map(get(threadId), (row) => row.goal),
+      goalClear: (threadId) =>
+        run(Effect.gen(function*() {
+          let cleared: GoalRow | null = null
+          yield* write(threadId, (state) =>
+            Effect.map(now, (at) => {
+              cleared = state.row?.goal ?? null
+              return { _tag: "ClearGoal", at } as const
+            }))
+          return cleared as GoalRow | null
         }))
     }
     const service: ThreadStoreShape = {

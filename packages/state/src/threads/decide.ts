@@ -9,6 +9,9 @@ import {
   ThreadCheckpointSaved,
   ThreadCreated,
   type ThreadGit,
+  ThreadGoalCleared,
+  ThreadGoalSet,
+  MaxGoalObjectiveLength,
   type ThreadLineage,
   ThreadLeafMoved,
   ThreadMessageAdded,
@@ -118,6 +121,15 @@ export type ThreadCommand =
     readonly checkpointId: string
     readonly state: unknown
   }
+  | {
+    readonly _tag: "SetGoal"
+    readonly at: number
+    /** `goal-<id>`, generated before deciding. */
+    readonly goalId: string
+    readonly objective: string
+    readonly tokenBudget?: number | undefined
+  }
+  | { readonly _tag: "ClearGoal"; readonly at: number }
 
 const controlChars = /[\u0000-\u001f\u007f]/
 
@@ -302,5 +314,26 @@ export const decide = (
         draft(ThreadCheckpointSaved, { at: command.at, checkpointId: checked.right, state: command.state, entryId: row.leafId })
       ])
     }
+    case "SetGoal": {
+      if (archived) return Either.left(new ThreadIsArchived({ threadId, operation: "set a goal" }))
+      if (command.objective.trim().length === 0) return Either.left(new InvalidThreadInput({ field: "objective", detail: "must not be empty" }))
+      if (command.objective.length > MaxGoalObjectiveLength) {
+        return Either.left(new InvalidThreadInput({ field: "objective", detail: `is longer than ${MaxGoalObjectiveLength} characters` }))
+      }
+      if (command.tokenBudget !== undefined && (!Number.isSafeInteger(command.tokenBudget) || command.tokenBudget < 1)) {
+        return Either.left(new InvalidThreadInput({ field: "token_budget", detail: "must be a positive integer" }))
+      }
+      return Either.right([
+        draft(ThreadGoalSet, {
+          at: command.at,
+          goalId: command.goalId,
+          objective: command.objective,
+          ...(command.tokenBudget === undefined ? {} : { tokenBudget: command.tokenBudget }),
+          replacedGoalId: row.goal?.goalId ?? null
+        })
+      ])
+    }
+    case "ClearGoal":
+      return row.goal === null ? none : Either.right([draft(ThreadGoalCleared, { at: command.at, goalId: row.goal.goalId })])
   }
 }

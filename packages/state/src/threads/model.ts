@@ -8,6 +8,7 @@ import {
   makeEventRegistry,
   type RecordedEvent,
   threadEventDefinitions,
+  ThreadGoalStatus,
   ThreadSourceValue,
   ThreadStatusValue
 } from "@codewhale/protocol"
@@ -22,6 +23,22 @@ export const threadRegistry = Either.getOrThrow(makeEventRegistry(threadEventDef
 
 /** A decoded thread event. */
 export type ThreadEvent = EventOf<(typeof threadEventDefinitions)[number]>
+
+/** A thread's goal as the projections keep it (at most one per thread). */
+export const GoalRow = Schema.Struct({
+  goalId: Schema.String,
+  objective: Schema.String,
+  status: ThreadGoalStatus,
+  tokenBudget: Schema.NullOr(Schema.Int),
+  tokensUsed: Schema.Int,
+  timeUsedSeconds: Schema.Int,
+  /** Epoch milliseconds. */
+  createdAt: Schema.Int,
+  /** Epoch milliseconds. */
+  updatedAt: Schema.Int
+})
+/** A thread's goal as the projections keep it. */
+export type GoalRow = typeof GoalRow.Type
 
 /** A thread's metadata as the projections keep it: one row of the thread list. */
 export const ThreadRow = Schema.Struct({
@@ -58,7 +75,9 @@ export const ThreadRow = Schema.Struct({
   /** The entry the active branch ends at (null: no history). */
   leafId: Schema.NullOr(Schema.String),
   /** Entries written in this thread (inherited fork history not counted). */
-  messageCount: Schema.Int
+  messageCount: Schema.Int,
+  /** The thread's goal (null: none). */
+  goal: Schema.NullOr(GoalRow)
 })
 /** A thread's metadata as the projections keep it. */
 export type ThreadRow = typeof ThreadRow.Type
@@ -151,7 +170,8 @@ export const evolveThreadRow = (row: ThreadRow | undefined, event: ThreadEvent):
       forkedFromVersion: p.forkedFrom?.version ?? null,
       forkBaseEntryId: p.forkedFrom?.entryId ?? null,
       leafId: p.forkedFrom?.entryId ?? null,
-      messageCount: 0
+      messageCount: 0,
+      goal: null
     }
   }
   if (row === undefined) return undefined
@@ -187,6 +207,25 @@ export const evolveThreadRow = (row: ThreadRow | undefined, event: ThreadEvent):
       return { ...activity(row, record, event.payload.at), leafId: event.payload.to }
     case "thread.checkpoint_saved":
       return activity(row, record, event.payload.at)
+    case "thread.goal_set": {
+      const p = event.payload
+      return {
+        ...row,
+        version: record.streamVersion,
+        goal: {
+          goalId: p.goalId,
+          objective: p.objective,
+          status: "active",
+          tokenBudget: p.tokenBudget ?? null,
+          tokensUsed: 0,
+          timeUsedSeconds: 0,
+          createdAt: p.at,
+          updatedAt: p.at
+        }
+      }
+    }
+    case "thread.goal_cleared":
+      return { ...row, version: record.streamVersion, goal: null }
   }
 }
 

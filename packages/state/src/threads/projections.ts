@@ -33,7 +33,8 @@ const ThreadStateSchema = Schema.Struct({
 /** The state of one thread's stream, folded on demand (and snapshotted) for deciding. */
 export const threadStateProjection: Projection<ThreadState, (typeof threadRegistry.definitions)[number]> = {
   name: "thread-state",
-  version: 1,
+  /** 2: rows carry the goal. */
+  version: 2,
   registry: threadRegistry,
   initial: { row: null, imported: [] },
   evolve: (state, event) => {
@@ -56,7 +57,8 @@ export interface ThreadsState {
 /** The thread list as an in-memory fold over the whole log: `codewhale log replay threads`. */
 export const threadsProjection: Projection<ThreadsState, (typeof threadRegistry.definitions)[number]> = {
   name: "threads",
-  version: 1,
+  /** 2: rows carry the goal. */
+  version: 2,
   registry: threadRegistry,
   initial: { threads: HashMap.empty(), checkpoints: HashMap.empty() },
   evolve: (state, event) => {

@@ -1,7 +1,7 @@
 /**
  * The `threads` SQL read model: the thread list and metadata (`threads_list`), the history tree
  * (`threads_entries`, keyed by entry id with its parent), branch tips (`threads_tips`) and named
- * checkpoints (`threads_checkpoints`), maintained a page at a time from the log. A page of history
+ * checkpoints (`threads_checkpoints`) and each thread's goal (the `goal` column, JSON), maintained a page at a time from the log. A page of history
  * is a bounded walk up the parent links, so its cost does not depend on the thread's length.
  */
 import { SqlClient, type SqlError } from "@effect/sql"
@@ -20,7 +20,7 @@ import {
   type ThreadsDump
 } from "./model.ts"
 
-type ColumnKind = "text" | "int" | "bool"
+type ColumnKind = "text" | "int" | "bool" | "json"
 
 /** `threads_list` columns: row field, SQL column, SQL type, nullable. */
 const threadColumns: ReadonlyArray<readonly [keyof ThreadRow, string, ColumnKind, boolean]> = [
@@ -49,10 +49,11 @@ const threadColumns: ReadonlyArray<readonly [keyof ThreadRow, string, ColumnKind
   ["forkedFromVersion", "forked_from_version", "int", true],
   ["forkBaseEntryId", "fork_base_entry_id", "text", true],
   ["leafId", "leaf_id", "text", true],
-  ["messageCount", "message_count", "int", false]
+  ["messageCount", "message_count", "int", false],
+  ["goal", "goal", "json", true]
 ]
 
-const sqlType = (kind: ColumnKind) => (kind === "text" ? "TEXT" : "INTEGER")
+const sqlType = (kind: ColumnKind) => (kind === "text" || kind === "json" ? "TEXT" : "INTEGER")
 
 /** The tables of the read model (idempotent). */
 const ddl: ReadonlyArray<string> = [
@@ -97,7 +98,15 @@ const toThreadRow = (r: Record<string, unknown>): ThreadRow => {
   const out: Record<string, unknown> = {}
   for (const [field, column, kind] of threadColumns) {
     const v = r[column]
-    out[field] = v === null || v === undefined ? null : kind === "bool" ? Number(v) !== 0 : kind === "int" ? Number(v) : String(v)
+    out[field] = v === null || v === undefined
+      ? null
+      : kind === "bool"
+      ? Number(v) !== 0
+      : kind === "int"
+      ? Number(v)
+      : kind === "json"
+      ? JSON.parse(String(v))
+      : String(v)
   }
   return out as unknown as ThreadRow
 }
@@ -105,7 +114,7 @@ const toThreadRow = (r: Record<string, unknown>): ThreadRow => {
 const threadValues = (row: ThreadRow): ReadonlyArray<unknown> =>
   threadColumns.map(([field, , kind]) => {
     const v = row[field]
-    return kind === "bool" ? (v ? 1 : 0) : v
+    return kind === "bool" ? (v ? 1 : 0) : kind === "json" ? (v === null ? null : JSON.stringify(v)) : v
   })
 
 const EntryColumns = "entry_id, thread_id, parent_id, role, content, item, created_at, position"
@@ -220,7 +229,22 @@ const applyPage = (records: Parameters<ReadModel["apply"]>[0]) =>
     }
   })
 
-const setup = Effect.flatMap(SqlClient.SqlClient, (sql) => Effect.forEach(ddl, (s) => query(sql, s), { discard: true }))
+/**
+ * Creates the tables, and adds the columns later versions introduced to tables an older version
+ * created (version 2: `goal`); a concurrent process adding the same column first is fine.
+ */
+const setup = Effect.flatMap(SqlClient.SqlClient, (sql) =>
+  Effect.gen(function*() {
+    yield* Effect.forEach(ddl, (s) => query(sql, s), { discard: true })
+    const columns = yield* query(sql, `SELECT name FROM pragma_table_info('threads_list')`)
+    const present = new Set(columns.map((c) => String(c["name"])))
+    for (const [, column, kind] of threadColumns) {
+      if (present.has(column)) continue
+      yield* query(sql, `ALTER TABLE threads_list ADD COLUMN ${column} ${sqlType(kind)}`).pipe(
+        Effect.catchIf((e) => e.message.includes("duplicate column") || String(e.cause).includes("duplicate column"), () => Effect.succeed([]))
+      )
+    }
+  }))
 
 /** The canonical content of the read model (every table, rows sorted). */
 export const dumpThreads: Effect.Effect<ThreadsDump, SqlError.SqlError, SqlClient.SqlClient> = Effect.gen(function*() {
@@ -240,7 +264,8 @@ export const dumpThreads: Effect.Effect<ThreadsDump, SqlError.SqlError, SqlClien
 /** The `threads` read model, for `ReadModels.layer` and `codewhale log rebuild|verify threads`. */
 export const threadsReadModel: ReadModel = {
   name: "threads",
-  version: 1,
+  /** 2: thread rows carry the goal. */
+  version: 2,
   category: ThreadCategory,
   setup,
   reset: Effect.flatMap(SqlClient.SqlClient, (sql) =>

@@ -2,12 +2,16 @@
  * The seed's `Runtime::handle_thread`, thread half: a `ThreadRequest` in, a `ThreadResponse` out,
  * with the seed's status strings and field presence. Unknown threads on `resume`/`fork` answer
  * `missing` as the seed does; everywhere else bad input is a typed error (render it with
- * `threadErrorResponse` where a transport needs the seed's error shape).
+ * `threadErrorResponse` where a transport needs the seed's error shape). Goals: `goal_set` answers
+ * `ok` with a `thread_goal_updated` frame, `goal_get` `ok`, `goal_clear` `cleared` with a
+ * `thread_goal_cleared` frame or `empty`; all three answer `missing` for an unknown thread (the seed
+ * answers `ok` with a null goal to `goal_get`, which cannot tell a missing thread from no goal).
  */
 import {
   type Thread,
   type ThreadData,
   type ThreadGit,
+  type ThreadGoal,
   type ThreadHistoryItem,
   type ThreadRequest,
   ThreadRequest as ThreadRequestSchema,
@@ -16,10 +20,23 @@ import {
 } from "@codewhale/protocol"
 import { Effect, ParseResult, Schema } from "effect"
 import { InvalidThreadInput, type ThreadError } from "./errors.ts"
-import { type EntryRow, truncatePreview, type ThreadRow } from "./model.ts"
+import { type EntryRow, type GoalRow, truncatePreview, type ThreadRow } from "./model.ts"
 import type { HistoryInput, ThreadStoreShape } from "./ThreadStore.ts"
 
 const seconds = (millis: number) => Math.floor(millis / 1000)
+
+/** A goal row as the seed's wire `ThreadGoal` (`token_budget` omitted when there is none). */
+export const toWireGoal = (threadId: string, goal: GoalRow): ThreadGoal => ({
+  thread_id: threadId,
+  goal_id: goal.goalId,
+  objective: goal.objective,
+  status: goal.status,
+  ...(goal.tokenBudget === null ? {} : { token_budget: goal.tokenBudget }),
+  tokens_used: goal.tokensUsed,
+  time_used_seconds: goal.timeUsedSeconds,
+  created_at: seconds(goal.createdAt),
+  updated_at: seconds(goal.updatedAt)
+})
 
 /** A thread row as the seed's wire `Thread`. */
 export const toWireThread = (row: ThreadRow): Thread => ({
@@ -37,7 +54,8 @@ export const toWireThread = (row: ThreadRow): Thread => ({
   ...(row.name === null ? {} : { name: row.name }),
   ...(row.forkedFromThreadId === null || row.forkedFromVersion === null
     ? {}
-    : { forked_from: { thread_id: row.forkedFromThreadId, version: row.forkedFromVersion } })
+    : { forked_from: { thread_id: row.forkedFromThreadId, version: row.forkedFromVersion } }),
+  ...(row.goal === null ? {} : { goal: toWireGoal(row.threadId, row.goal) })
 })
 
 const parseItem = (item: string | null): unknown => (item === null ? null : JSON.parse(item))
@@ -66,6 +84,7 @@ export const threadData = (
       Effect.catchTag("CheckpointNotFound", () => Effect.succeed(null))
     )
     const branches = yield* store.branches(threadId)
+    const goal = yield* store.goalGet(threadId)
     return {
       history: page.entries.map(toWireHistoryItem),
       checkpoint,
@@ -77,7 +96,8 @@ export const threadData = (
         preview: truncatePreview(b.entry.content),
         created_at: seconds(b.entry.createdAt),
         active: b.active
-      }))
+      })),
+      goal: goal === null ? null : toWireGoal(threadId, goal)
     }
   })
 
@@ -202,13 +222,47 @@ export const handleThreadRequest = (
           before: request.before,
           leafId: request.leaf_id
         })
-        return { ...base(row.threadId, "ok"), thread: toWireThread(row), data }
+        return {
+          ...base(row.threadId, "ok"),
+          thread: toWireThread(row),
+          ...(row.goal === null ? {} : { goal: toWireGoal(row.threadId, row.goal) }),
+          data
+        }
       })
     case "set_name":
       return Effect.map(store.rename(request.thread_id, request.name), (row): ThreadResponse => ({
         ...base(row.threadId, "ok"),
         thread: toWireThread(row)
       }))
+    case "goal_set":
+      return store.goalSet(request.thread_id, { objective: request.objective, tokenBudget: request.token_budget }).pipe(
+        Effect.map((row): ThreadResponse => {
+          const goal = toWireGoal(request.thread_id, row)
+          return { ...base(request.thread_id, "ok"), goal, events: [{ event: "thread_goal_updated", goal }], data: { goal } }
+        }),
+        Effect.catchTag("ThreadNotFound", () => Effect.succeed(missing(request.thread_id, {})))
+      )
+    case "goal_get":
+      return store.goalGet(request.thread_id).pipe(
+        Effect.map((row): ThreadResponse => {
+          const goal = row === null ? null : toWireGoal(request.thread_id, row)
+          return { ...base(request.thread_id, "ok"), ...(goal === null ? {} : { goal }), data: { goal } }
+        }),
+        Effect.catchTag("ThreadNotFound", () => Effect.succeed(missing(request.thread_id, {})))
+      )
+    case "goal_clear":
+      return store.goalClear(request.thread_id).pipe(
+        Effect.map((cleared): ThreadResponse =>
+          cleared === null
+            ? { ...base(request.thread_id, "empty"), data: { cleared: false } }
+            : {
+              ...base(request.thread_id, "cleared"),
+              events: [{ event: "thread_goal_cleared", thread_id: request.thread_id }],
+              data: { cleared: true, goal_id: cleared.goalId }
+            }
+        ),
+        Effect.catchTag("ThreadNotFound", () => Effect.succeed(missing(request.thread_id, {})))
+      )
     case "archive":
       return Effect.as(store.archive(request.thread_id), base(request.thread_id, "archived"))
     case "unarchive":

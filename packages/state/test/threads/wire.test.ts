@@ -106,7 +106,7 @@ describe("ThreadResponse JSON", () => {
         ["cli_version", "created_at", "cwd", "ephemeral", "id", "model_provider", "preview", "source", "status", "updated_at"]
       )
       expect(thread).toMatchObject({ id: r["thread_id"], preview: "New conversation", ephemeral: true, status: "running", source: "interactive" })
-      expect(r["data"]).toEqual({ history: [], checkpoint: null, leaf_id: null, branches: [] })
+      expect(r["data"]).toEqual({ history: [], checkpoint: null, leaf_id: null, branches: [], goal: null })
     }))
 
   test("started: the requested model is kept (not forced to auto)", () =>

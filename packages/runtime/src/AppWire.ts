@@ -17,11 +17,19 @@ export const PromptRequest = Schema.Struct({
 /** A prompt. */
 export type PromptRequest = typeof PromptRequest.Type
 
-/** `PromptResponse { output, model, events }`: `output` is the seed's JSON text (no model is called). */
+/**
+ * `PromptResponse { output, model, events }`: `output` is the seed's JSON text (no model is called).
+ * Codewhale TS additions, omitted otherwise: `status: "blocked"` with `blocked_by` when a
+ * `UserPromptSubmit` hook stopped the prompt (then `output` says why and an `error` frame carries
+ * the same message), and `additional_context` when the hooks added context.
+ */
 export const PromptResponse = Schema.Struct({
   output: Schema.String,
   model: Schema.String,
-  events: Schema.Array(EventFrame)
+  events: Schema.Array(EventFrame),
+  status: opt(Schema.Literal("blocked")),
+  blocked_by: opt(Schema.Struct({ hook_name: Schema.String, reason: Schema.String })),
+  additional_context: opt(Schema.String)
 })
 /** The answer to a prompt. */
 export type PromptResponse = typeof PromptResponse.Type

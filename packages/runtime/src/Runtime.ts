@@ -2,13 +2,17 @@
  * The `Runtime` service: the seed's `Runtime` (threads, prompts, tools, approvals, MCP, jobs,
  * checkpoints) composed from the packages as Effect layers on one event log.
  *
- * - `handleThread` delegates to `ThreadStore` (seed wire shapes); a `message` also saves the
- *   thread's `latest` checkpoint, as the seed does.
+ * - `handleThread` delegates to `ThreadStore` (seed wire shapes, goals included); a `message` also
+ *   saves the thread's `latest` checkpoint, as the seed does.
  * - `handlePrompt` is the seed's: it resolves the configured provider and model through the
  *   `ModelRegistry`, records the prompt (user) and the response (assistant) in the thread, saves the
  *   `latest` checkpoint and returns the response frames. **No model is called** (the seed does not
  *   call one either): the output is the seed's JSON description of the resolved options, with
  *   `has_api_key` instead of the key.
+ * - Lifecycle command hooks (`LifecycleHooks.ts`): `SessionStart` when a thread is created,
+ *   started, forked or resumed, `UserPromptSubmit` before a prompt is recorded (a blocking hook
+ *   stops it: status `blocked`), `Stop` after its response, `SessionEnd` for every session started
+ *   here when the runtime shuts down. Runs are recorded in the runtime's `session-<id>` stream.
  * - `invokeTool`, `respondToApproval`, approvals and grants delegate to the `ToolPipeline`.
  * - `mcpStartup` starts the configured MCP servers; their tools enter the registry as
  *   `mcp__<server>__<tool>` (and follow reconnects and list changes, through `McpToolsLive`).
@@ -30,10 +34,10 @@ import {
   type ThreadResponse,
   type ToolCall
 } from "@codewhale/protocol"
-import { type EventStore, ThreadStore, type CheckpointRow, type ThreadError } from "@codewhale/state"
+import { EventStore, ThreadStore, type CheckpointRow, type ThreadError } from "@codewhale/state"
 import { layerWithBuiltins, ToolRegistry } from "@codewhale/tools"
 import type { SqlClient } from "@effect/sql"
-import { Clock, Context, Effect, Layer, Ref, Schema } from "effect"
+import { Clock, Context, Effect, HashSet, Layer, Redacted, Ref, Schema } from "effect"
 import type { AppRequest, AppResponse, PromptRequest, PromptResponse } from "./AppWire.ts"
 import {
   type ConfigSources,
@@ -49,6 +53,7 @@ import { type PendingApproval, ToolPipeline, type ToolInvocationResult, type Too
 import { ToolPolicy } from "./ToolPolicy.ts"
 import { GrantAlreadyRevoked, GrantNotFound } from "./ToolErrors.ts"
 import { McpToolsLive, mcpToolDefinition } from "./McpTools.ts"
+import { type LifecycleHookError, makeLifecycleHooks, redactSecrets } from "./LifecycleHooks.ts"
 
 /** The version recorded on new threads (`cli_version`). */
 export const RuntimeVersion = "0.0.0"
@@ -98,10 +103,18 @@ export interface RuntimeShape {
   readonly models: ModelRegistry
   /** The runtime's working directory (the default cwd of tool calls). */
   readonly cwd: string
-  /** The seed's `handle_thread`. */
-  readonly handleThread: (request: ThreadRequest) => Effect.Effect<ThreadResponse, ThreadError>
-  /** The seed's `handle_prompt` (no model call: see the module comment). */
-  readonly handlePrompt: (request: PromptRequest) => Effect.Effect<PromptResponse, ThreadError>
+  /** This runtime's session stream (`session-<id>`): its lifecycle hook runs are recorded there. */
+  readonly sessionStreamId: string
+  /** The seed's `handle_thread` (fires `SessionStart` hooks for created, started, forked and resumed threads). */
+  readonly handleThread: (request: ThreadRequest) => Effect.Effect<ThreadResponse, ThreadError | LifecycleHookError>
+  /**
+   * The seed's `handle_prompt` (no model call: see the module comment). `UserPromptSubmit` hooks run
+   * first: a blocking one stops the prompt (`status: "blocked"`, nothing recorded in the thread);
+   * `Stop` hooks run after the response.
+   */
+  readonly handlePrompt: (request: PromptRequest) => Effect.Effect<PromptResponse, ThreadError | LifecycleHookError>
+  /** Fires `SessionEnd` for every session started by this runtime (the layer does it when it closes). */
+  readonly endSessions: (reason: string) => Effect.Effect<void, LifecycleHookError>
   /** The seed's `AppRequest`s: capabilities, config get/set/unset/list, models, loaded threads. */
   readonly handleApp: (request: AppRequest) => Effect.Effect<AppResponse, ThreadError | RuntimeConfigError>
   /** Runs a tool call through hooks, policy, approval and dispatch. */
@@ -217,10 +230,31 @@ const makeRuntime = (options: RuntimeLayerOptions, handlerNames: ReadonlyArray<s
     const config = yield* Ref.make(options.config ?? defaultRuntimeOptions)
     const configSources: ConfigSources = options.configSources ?? { cwd }
     const mcpTools = yield* Ref.make<ReadonlyArray<string>>([])
+    const commandHooks = yield* CommandHooks
+    const store = yield* EventStore
+    const sessionStreamId = yield* ids.domainId("session")
+    const fireHooks = makeLifecycleHooks({
+      hooks: commandHooks,
+      streamId: sessionStreamId,
+      store,
+      ids,
+      secrets: Effect.map(Ref.get(config), (c) => [c.apiKey])
+    })
+    const secretTexts = Effect.map(Ref.get(config), (c) => (c.apiKey === undefined ? [] : [Redacted.value(c.apiKey)]))
+    /** Sessions (threads) started here and not yet ended, with their cwd. */
+    const openSessions = yield* Ref.make(HashSet.empty<string>())
+    const sessionCwds = new Map<string, string>()
 
     const saveLatest = (threadId: string, reason: string, state: unknown) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) =>
         threads.saveCheckpoint(threadId, "latest", { reason, saved_at: Math.floor(now / 1000), state }))
+
+    const sessionSources: Partial<Record<ThreadRequest["kind"], { readonly status: string; readonly source: string }>> = {
+      create: { status: "created", source: "startup" },
+      start: { status: "started", source: "startup" },
+      fork: { status: "forked", source: "fork" },
+      resume: { status: "resumed", source: "resume" }
+    }
 
     const handleThread: RuntimeShape["handleThread"] = (request) =>
       Effect.gen(function*() {
@@ -229,7 +263,29 @@ const makeRuntime = (options: RuntimeLayerOptions, handlerNames: ReadonlyArray<s
           const data = response.data as { readonly entry_id?: string }
           yield* saveLatest(request.thread_id, "thread_message", { entry_id: data.entry_id ?? null, input_length: request.input.length })
         }
+        const session = sessionSources[request.kind]
+        if (session !== undefined && response.status === session.status) {
+          const sessionCwd = response.cwd ?? cwd
+          yield* Ref.update(openSessions, HashSet.add(response.thread_id))
+          sessionCwds.set(response.thread_id, sessionCwd)
+          yield* fireHooks({
+            event: "SessionStart",
+            sessionId: response.thread_id,
+            cwd: sessionCwd,
+            matchValue: session.source,
+            fields: { source: session.source, model: response.model ?? null, model_provider: response.model_provider ?? null }
+          })
+        }
         return response
+      })
+
+    const endSessions: RuntimeShape["endSessions"] = (reason) =>
+      Effect.gen(function*() {
+        const open = yield* Ref.getAndSet(openSessions, HashSet.empty())
+        for (const threadId of [...open].sort()) {
+          yield* fireHooks({ event: "SessionEnd", sessionId: threadId, cwd: sessionCwds.get(threadId) ?? cwd, matchValue: reason, fields: { reason } })
+          sessionCwds.delete(threadId)
+        }
       })
 
     const handlePrompt: RuntimeShape["handlePrompt"] = (request) =>
@@ -239,6 +295,31 @@ const makeRuntime = (options: RuntimeLayerOptions, handlerNames: ReadonlyArray<s
         const selection = models.resolve(requested, resolved.provider)
         const model = selection.resolved.id
         const responseId = yield* ids.domainId("resp")
+        // The thread must exist before its hooks run; its cwd is the hooks' cwd.
+        const thread = request.thread_id === undefined ? undefined : yield* threads.get(request.thread_id)
+        const hookCwd = thread?.cwd ?? cwd
+        const sessionId = request.thread_id ?? null
+        const submitted = yield* fireHooks({
+          event: "UserPromptSubmit",
+          sessionId,
+          cwd: hookCwd,
+          fields: { prompt: request.prompt, model, response_id: responseId }
+        })
+        if (submitted.blockedBy !== null) {
+          const reason = redactSecrets(submitted.blockedBy.reason ?? submitted.blockedBy.error ?? "no reason given", yield* secretTexts)
+          const message = `prompt blocked by hook '${submitted.blockedBy.hook_name}': ${reason}`
+          return {
+            output: message,
+            model,
+            events: [
+              { event: "response_start", response_id: responseId },
+              { event: "error", response_id: responseId, message },
+              { event: "response_end", response_id: responseId }
+            ],
+            status: "blocked",
+            blocked_by: { hook_name: submitted.blockedBy.hook_name, reason }
+          } satisfies PromptResponse
+        }
         const payload = {
           provider: resolved.provider,
           model,
@@ -261,7 +342,19 @@ const makeRuntime = (options: RuntimeLayerOptions, handlerNames: ReadonlyArray<s
             fallback_chain: selection.fallback_chain
           })
         }
-        return { output, model, events: frames(responseId, "model-selected") }
+        yield* fireHooks({
+          event: "Stop",
+          sessionId,
+          cwd: hookCwd,
+          fields: { response_id: responseId, model, stop_hook_active: false }
+        })
+        const context = submitted.additionalContext === null ? null : redactSecrets(submitted.additionalContext, yield* secretTexts)
+        return {
+          output,
+          model,
+          events: frames(responseId, "model-selected"),
+          ...(context === null ? {} : { additional_context: context })
+        } satisfies PromptResponse
       })
 
     const appCapabilities = (resolved: ResolvedRuntimeOptions) => ({
@@ -374,8 +467,10 @@ const makeRuntime = (options: RuntimeLayerOptions, handlerNames: ReadonlyArray<s
       options: Ref.get(config),
       models,
       cwd,
+      sessionStreamId,
       handleThread,
       handlePrompt,
+      endSessions,
       handleApp,
       invokeTool,
       respondToApproval: (approvalId, decision, o) => pipeline.respondToApproval(approvalId, decision, o),
@@ -441,13 +536,17 @@ const runtimeLayer = (options: RuntimeLayerOptions) => {
   const mcp = McpManager.layer(config.mcpServers)
 
   const tools = Layer.provideMerge(pipeline, registry)
-  const services = Layer.mergeAll(threads, JobStore.layer, grants, McpToolsLive.pipe(Layer.provideMerge(mcp))).pipe(
+  const services = Layer.mergeAll(threads, JobStore.layer, grants, hooks, McpToolsLive.pipe(Layer.provideMerge(mcp))).pipe(
     Layer.provideMerge(tools)
   )
   const runtime = Layer.scoped(
     Runtime,
     Effect.gen(function*() {
       const rt = yield* makeRuntime({ ...options, cwd }, handlerNames)
+      // SessionEnd hooks of the sessions started here run when the runtime closes (e.g. after `shutdown`).
+      yield* Effect.addFinalizer(() =>
+        rt.endSessions("shutdown").pipe(Effect.catchAll((e) => Effect.logWarning(`SessionEnd hooks were not recorded: ${e.message}`)))
+      )
       const r = yield* Effect.serviceOption(JobRunner)
       if (r._tag === "Some" && handlers["exec_shell"] === undefined) yield* r.value.register("exec_shell", execShellJob(rt.invokeTool))
       return rt
@@ -458,7 +557,7 @@ const runtimeLayer = (options: RuntimeLayerOptions) => {
 }
 
 /** The services `Runtime.layer` provides besides `Runtime`. */
-export type RuntimeServices = Runtime | ThreadStore | JobStore | ToolPipeline | ToolRegistry | Grants | McpManager
+export type RuntimeServices = Runtime | ThreadStore | JobStore | ToolPipeline | ToolRegistry | Grants | McpManager | CommandHooks
 
 /** What `Runtime.layer` needs: the event log with its SQL connection, and an id generator. */
 export type RuntimeRequirements = EventStore | SqlClient.SqlClient | IdGenerator

@@ -16,15 +16,16 @@ export const MaxGoalObjectiveLength = 10_000
 
 /** A goal objective: not blank, at most 10 000 characters. */
 export const GoalObjective = Schema.String.pipe(
-  Schema.filter((s) => s.trim().length > 0, { message: () => "the objective must not be empty" }),
+  Schema.filter((s) => s.trim().length > 0, { message: () => "must not be empty", jsonSchema: { pattern: "\\S" } }),
   Schema.filter((s) => s.length <= MaxGoalObjectiveLength, {
-    message: () => `the objective must be at most ${MaxGoalObjectiveLength} characters`
+    message: () => `must be at most ${MaxGoalObjectiveLength} characters`,
+    jsonSchema: { maxLength: MaxGoalObjectiveLength }
   })
 )
 
 /** A token budget: a positive integer. */
 export const GoalTokenBudget = Schema.Int.pipe(
-  Schema.positive({ message: () => "the token budget must be a positive integer" })
+  Schema.positive({ message: () => "must be a positive integer" })
 )
 
 /** The seed's `ThreadGoal`; `token_budget` is omitted when the goal has none. */

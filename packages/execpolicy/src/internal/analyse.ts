@@ -6,10 +6,10 @@
  * static here-docs fed to a shell are parsed recursively, `xargs` and `find -exec` payloads are
  * segments with open-ended arguments, and redirections are segments of their own.
  */
-import type { Node } from "web-tree-sitter"
 import type { ShellAnalysis, ShellSegment, ShellWord, SegmentKind, SegmentVia } from "../Segments.ts"
 import type { BashParser } from "../ShellParser.ts"
 import { DANGEROUS_ENV, SHELLS, WRAPPERS, type WrapperSpec } from "./commandTables.ts"
+import { SyntaxNode } from "./syntax.ts"
 import { basename, expandBraces, shellJoin, wordOf, type RawWord } from "./words.ts"
 
 /** Deepest nesting of substitutions and nested scripts that is analysed. */
@@ -122,14 +122,15 @@ class Analyser {
       return
     }
     try {
-      if (parsed.root.hasError) this.note("a nested script does not parse cleanly")
-      this.walk(parsed.root, { ...frame, depth: frame.depth + 1, stdin: NO_STDIN })
+      const root = new SyntaxNode(parsed.root, text)
+      if (root.hasError) this.note("a nested script does not parse cleanly")
+      this.walk(root, { ...frame, depth: frame.depth + 1, stdin: NO_STDIN })
     } finally {
       parsed.dispose()
     }
   }
 
-  walk(node: Node, frame: Frame): void {
+  walk(node: SyntaxNode, frame: Frame): void {
     switch (node.type) {
       case "command":
         return this.command(node, frame, [])
@@ -138,7 +139,6 @@ class Analyser {
       case "pipeline": {
         let first = true
         for (const child of node.namedChildren) {
-          if (child === null) continue
           this.walk(child, first ? frame : { ...frame, stdin: PIPE })
           first = false
         }
@@ -161,7 +161,6 @@ class Analyser {
         return this.children(node, frame)
       case "declaration_command":
         for (const child of node.namedChildren) {
-          if (child === null) continue
           const name = child.type === "variable_assignment" ? child.namedChildren[0]?.text : child.type ===
               "variable_name" ? child.text : undefined
           if (name !== undefined && DANGEROUS_ENV.has(name)) {
@@ -180,13 +179,13 @@ class Analyser {
     }
   }
 
-  children(node: Node, frame: Frame): void {
+  children(node: SyntaxNode, frame: Frame): void {
     for (const child of node.namedChildren) {
-      if (child !== null) this.walk(child, frame)
+      this.walk(child, frame)
     }
   }
 
-  assignment(node: Node, frame: Frame): void {
+  assignment(node: SyntaxNode, frame: Frame): void {
     const name = node.namedChildren[0]?.text ?? ""
     if (DANGEROUS_ENV.has(name)) {
       this.emit("assignment", this.newGroup(), [], frame, {
@@ -197,13 +196,12 @@ class Analyser {
   }
 
   /** A redirection node: returns what it means for the command it is attached to. */
-  redirect(node: Node, frame: Frame, out: { stdin: Stdin; redirects: Array<Redirect> }): void {
+  redirect(node: SyntaxNode, frame: Frame, out: { stdin: Stdin; redirects: Array<Redirect> }): void {
     switch (node.type) {
       case "file_redirect": {
         let op = ""
-        const dest: Array<Node> = []
+        const dest: Array<SyntaxNode> = []
         for (const child of node.children) {
-          if (child === null) continue
           if (!child.isNamed) op += child.type
           else if (child.type !== "file_descriptor") dest.push(child)
         }
@@ -234,13 +232,12 @@ class Analyser {
         let quoted = false
         let body: string | null = ""
         for (const child of node.namedChildren) {
-          if (child === null) continue
           switch (child.type) {
             case "heredoc_start":
               quoted = /['"\\]/.test(child.text)
               break
             case "heredoc_body": {
-              const dynamic = child.namedChildren.some((c) => c !== null && c.type !== "heredoc_content")
+              const dynamic = child.namedChildren.some((c) => c.type !== "heredoc_content")
               body = !quoted && dynamic ? null : child.text
               if (!quoted) this.children(child, frame)
               break
@@ -252,7 +249,7 @@ class Analyser {
               this.redirect(child, frame, out)
               break
             case "pipeline":
-              for (const c of child.namedChildren) if (c !== null) this.walk(c, { ...frame, stdin: PIPE })
+              for (const c of child.namedChildren) this.walk(c, { ...frame, stdin: PIPE })
               break
             default:
               this.walk(child, { ...frame, stdin: NO_STDIN })
@@ -266,12 +263,11 @@ class Analyser {
     }
   }
 
-  redirected(node: Node, frame: Frame): void {
+  redirected(node: SyntaxNode, frame: Frame): void {
     const out = { stdin: frame.stdin, redirects: [] as Array<Redirect> }
-    let body: Node | null = null
-    const later: Array<Node> = []
+    let body: SyntaxNode | null = null
+    const later: Array<SyntaxNode> = []
     for (const child of node.namedChildren) {
-      if (child === null) continue
       if (child.type === "file_redirect" || child.type === "herestring_redirect" || child.type === "heredoc_redirect") {
         later.push(child)
       } else if (body === null) body = child
@@ -308,13 +304,12 @@ class Analyser {
     }
   }
 
-  command(node: Node, frame: Frame, outer: ReadonlyArray<Redirect>): void {
+  command(node: SyntaxNode, frame: Frame, outer: ReadonlyArray<Redirect>): void {
     const env: Array<string> = []
     const envUncertain: Array<string> = []
     const raw: Array<RawWord> = []
     const out = { stdin: frame.stdin, redirects: [...outer] as Array<Redirect> }
     for (const child of node.namedChildren) {
-      if (child === null) continue
       switch (child.type) {
         case "variable_assignment": {
           const name = child.namedChildren[0]?.text ?? ""
@@ -670,8 +665,9 @@ export const analyseCommand = (parser: BashParser, command: string): ShellAnalys
     return { segments: [], chained: false, uncertain: ["the command could not be parsed"], cdTargets: [] }
   }
   try {
-    if (parsed.root.hasError) a.note("the command does not parse cleanly as bash")
-    a.walk(parsed.root, { depth: 0, via: "command", wrappers: [], stdin: NO_STDIN, openEnded: false })
+    const root = new SyntaxNode(parsed.root, command)
+    if (root.hasError) a.note("the command does not parse cleanly as bash")
+    a.walk(root, { depth: 0, via: "command", wrappers: [], stdin: NO_STDIN, openEnded: false })
   } finally {
     parsed.dispose()
   }

@@ -1,5 +1,5 @@
-import type { Node } from "web-tree-sitter"
 import type { ShellWord } from "../Segments.ts"
+import type { SyntaxNode } from "./syntax.ts"
 
 /** A word plus whether it carries unquoted brace-expansion syntax. */
 export interface RawWord extends ShellWord {
@@ -8,8 +8,11 @@ export interface RawWord extends ShellWord {
 
 const word = (value: string, dynamic: boolean, glob: boolean, braces = false): RawWord => ({ value, dynamic, glob, braces })
 
+const GLOB_CHARS = /[*?[]/
+
 /** Removes backslash escapes from unquoted text and notes unquoted glob characters. */
 export const unquoteBare = (text: string): { readonly value: string; readonly glob: boolean } => {
+  if (!text.includes("\\")) return { value: text, glob: GLOB_CHARS.test(text) }
   let out = ""
   let glob = false
   for (let i = 0; i < text.length; i++) {
@@ -28,6 +31,7 @@ export const unquoteBare = (text: string): { readonly value: string; readonly gl
 }
 
 const unescapeDouble = (text: string): string => {
+  if (!text.includes("\\")) return text
   let out = ""
   for (let i = 0; i < text.length; i++) {
     const c = text[i]!
@@ -85,7 +89,7 @@ const DYNAMIC_TYPES = new Set([
 ])
 
 /** The value of a shell word node (word, string, raw_string, concatenation, expansion, …). */
-export const wordOf = (node: Node): RawWord => {
+export const wordOf = (node: SyntaxNode): RawWord => {
   switch (node.type) {
     case "word": {
       const u = unquoteBare(node.text)
@@ -109,7 +113,6 @@ export const wordOf = (node: Node): RawWord => {
       let value = ""
       let dynamic = false
       for (const child of node.namedChildren) {
-        if (child === null) continue
         if (child.type === "string_content") value += unescapeDouble(child.text)
         else {
           value += child.text
@@ -125,7 +128,6 @@ export const wordOf = (node: Node): RawWord => {
       let open = false
       let comma = false
       for (const child of node.namedChildren) {
-        if (child === null) continue
         const w = wordOf(child)
         if (child.type === "word") {
           if (w.value === "{") open = true
@@ -196,7 +198,11 @@ export const shellQuote = (value: string): string =>
   value === "" ? "''" : SAFE_WORD.test(value) ? value : `'${value.replaceAll("'", "'\\''")}'`
 
 /** Joins argv values into a display string. */
-export const shellJoin = (values: ReadonlyArray<string>): string => values.map(shellQuote).join(" ")
+export const shellJoin = (values: ReadonlyArray<string>): string => {
+  let out = ""
+  for (let i = 0; i < values.length; i++) out += (i === 0 ? "" : " ") + shellQuote(values[i]!)
+  return out
+}
 
 /** The last path component of a command name (`/usr/bin/git` → `git`). */
 export const basename = (value: string): string => {

@@ -7,7 +7,7 @@ import type { Explanation } from "./Explanation.ts"
 import { PolicyInput, type RuleInput } from "./Policy.ts"
 import type { BashParser } from "./ShellParser.ts"
 import { compilePolicy, type CompiledPolicy, type SourceLocator } from "./internal/compile.ts"
-import { explainCall } from "./internal/evaluate.ts"
+import { decideCall, explainCall } from "./internal/evaluate.ts"
 import { locateInToml, tomlLocator } from "./internal/tomlLines.ts"
 
 /** A loaded policy, ready to decide. `check` and `explain` are pure and synchronous. */
@@ -161,7 +161,7 @@ export const makeEngine = (
     const compiled = result.policy
     return {
       policy,
-      check: (ctx) => explainCall(compiled, parser, ctx).decision,
+      check: (ctx) => decideCall(compiled, parser, ctx),
       explain: (ctx) => explainCall(compiled, parser, ctx)
     }
   })

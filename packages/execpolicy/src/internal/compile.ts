@@ -1,4 +1,5 @@
 /** Compiles a decoded policy into indexed, pre-tokenised rules. */
+import { EXEC_SHELL } from "../Context.ts"
 import type { PermissionAction, RulesetLayer } from "../Decision.ts"
 import { actionRank, layerRank } from "../Decision.ts"
 import type { PolicyInput, RuleInput } from "../Policy.ts"
@@ -58,6 +59,56 @@ export interface CompiledPolicy {
   readonly restrictingPathRules: ReadonlyArray<CompiledRule>
   /** Typed rules with `command_exact`, by exact text. */
   readonly exactRules: ReadonlyMap<string, ReadonlyArray<CompiledRule>>
+  /**
+   * The typed rules a segment can meet, merged once at load time (policy order, no duplicates):
+   * per tool, by command head (`byHead`), for a head no rule names (`otherHead`), and for segments
+   * whose head is unknown or that are not shell commands (`anyHead`). Restricting path rules are
+   * included for `exec_shell`. Rules with `command_exact` are added per call (see `exactRules`).
+   */
+  readonly candidates: ReadonlyMap<string, RuleCandidates>
+  /** The candidate lists of a tool that no rule names. */
+  readonly candidatesOfOtherTools: RuleCandidates
+  /** Every rule path pattern of the policy in one expression per anchor (null: no pattern has that anchor). */
+  readonly pathPrefilter: PathPrefilter
+}
+
+/**
+ * Every rule path pattern of the policy in one expression per anchor, so one test rules out every
+ * path rule for a path no pattern can match. `absolute` is the union of the absolute patterns;
+ * `home` and `workspace` match a path relative to their root when a pattern of that anchor matches
+ * the path or one of its ancestors (what `pathPatternMatches` tests one by one).
+ */
+export type PathPrefilter = Readonly<Record<PathPattern["anchor"], RegExp | null>>
+
+const unionOf = (patterns: ReadonlyArray<PathPattern>, orAncestor: boolean): RegExp | null => {
+  if (patterns.length === 0) return null
+  // Each source is `^…$`: strip the anchors and put them around the alternation.
+  const union = patterns.map((p) => `(?:${p.regex.source.slice(1, -1)})`).join("|")
+  return new RegExp("^(?:" + union + ")" + (orAncestor ? "(?:/.*)?" : "") + "$")
+}
+
+/** The typed rules a segment of one tool can meet (see `CompiledPolicy.candidates`). */
+export interface RuleCandidates {
+  readonly byHead: ReadonlyMap<string, ReadonlyArray<CompiledRule>>
+  readonly otherHead: ReadonlyArray<CompiledRule>
+  readonly anyHead: ReadonlyArray<CompiledRule>
+}
+
+/** Merges rule lists in policy order without duplicates. */
+export const mergeRules = (lists: ReadonlyArray<ReadonlyArray<CompiledRule> | undefined>): Array<CompiledRule> => {
+  const out: Array<CompiledRule> = []
+  const seen = new Set<number>()
+  for (const list of lists) {
+    if (list === undefined) continue
+    for (const r of list) {
+      if (!seen.has(r.order)) {
+        seen.add(r.order)
+        out.push(r)
+      }
+    }
+  }
+  out.sort((a, b) => a.order - b.order)
+  return out
 }
 
 /** Where a problem sits: `<layer>.<field>[<n>]` plus the offending key, if any. */
@@ -184,6 +235,26 @@ export const compilePolicy = (
     else push(entry.byHead, basename(r.command.lenient.head), r)
     if (r.command?.exact === true) push(exactRules, r.command.raw.trim(), r)
   }
+  const restrictingPathRules = rules.filter((r) => r.path !== null && r.action !== "allow" && r.command === null)
+  const candidates = new Map<string, RuleCandidates>()
+  for (const [tool, entry] of rulesByTool) {
+    const restricting = tool === EXEC_SHELL ? restrictingPathRules : undefined
+    const byHead = new Map<string, ReadonlyArray<CompiledRule>>()
+    for (const [head, list] of entry.byHead) byHead.set(head, mergeRules([entry.noCommand, list, restricting]))
+    candidates.set(tool, {
+      byHead,
+      otherHead: mergeRules([entry.noCommand, restricting]),
+      anyHead: mergeRules([entry.noCommand, ...entry.byHead.values(), restricting])
+    })
+  }
+  const pathPatterns: Array<PathPattern> = []
+  for (const r of rules) if (r.path !== null) pathPatterns.push(r.path)
+  // A tool no rule names meets only the restricting path rules, and only when it is the shell.
+  const none = mergeRules([])
+  if (!candidates.has(EXEC_SHELL)) {
+    const restricting = mergeRules([restrictingPathRules])
+    candidates.set(EXEC_SHELL, { byHead: new Map(), otherHead: restricting, anyHead: restricting })
+  }
   return {
     policy: {
       trusted,
@@ -192,8 +263,15 @@ export const compilePolicy = (
       deniedByHead,
       trustedByHead,
       rulesByTool,
-      restrictingPathRules: rules.filter((r) => r.path !== null && r.action !== "allow" && r.command === null),
-      exactRules
+      restrictingPathRules,
+      exactRules,
+      candidates,
+      candidatesOfOtherTools: { byHead: new Map(), otherHead: none, anyHead: none },
+      pathPrefilter: {
+        absolute: unionOf(pathPatterns.filter((p) => p.anchor === "absolute"), false),
+        home: unionOf(pathPatterns.filter((p) => p.anchor === "home"), true),
+        workspace: unionOf(pathPatterns.filter((p) => p.anchor === "workspace"), true)
+      }
     }
   }
 }

@@ -65,7 +65,8 @@ export const dangerReasons = (seg: ShellSegment, cwd: string, home: string | und
   const head = seg.argv[0]
   if (seg.kind !== "command" || head === undefined || head.dynamic) return out
   const base = basename(head.value).toLowerCase()
-  const { flags, positional } = operands(seg.argv)
+  let parsed: ReturnType<typeof operands> | undefined
+  const args = () => (parsed ??= operands(seg.argv))
   const targets = (list: ReadonlyArray<ShellWord>, what: string) => {
     for (const t of list) {
       const why = riskyTarget(t, cwd, home)
@@ -74,12 +75,12 @@ export const dangerReasons = (seg: ShellSegment, cwd: string, home: string | und
   }
   switch (base) {
     case "rm":
-      if (flags.has("-r") || flags.has("-f")) targets(positional, "recursive or forced delete")
+      if (args().flags.has("-r") || args().flags.has("-f")) targets(args().positional, "recursive or forced delete")
       break
     case "shred":
     case "srm":
     case "wipe":
-      targets(positional, "overwrites files")
+      targets(args().positional, "overwrites files")
       break
     case "find":
       if (seg.argv.some((w) => w.value === "-delete")) {
@@ -94,7 +95,7 @@ export const dangerReasons = (seg: ShellSegment, cwd: string, home: string | und
     case "chmod":
     case "chown":
     case "chgrp":
-      if (flags.has("-r")) targets(positional.slice(1), `recursive ${base}`)
+      if (args().flags.has("-r")) targets(args().positional.slice(1), `recursive ${base}`)
       break
     case "dd":
       for (const w of seg.argv) {
@@ -109,12 +110,12 @@ export const dangerReasons = (seg: ShellSegment, cwd: string, home: string | und
       break
     case "init":
     case "telinit":
-      if (positional.some((w) => w.value === "0" || w.value === "6")) out.push(`${base} changes the run level`)
+      if (args().positional.some((w) => w.value === "0" || w.value === "6")) out.push(`${base} changes the run level`)
       break
     case "kill":
     case "pkill":
     case "killall":
-      if (base === "kill" && positional.some((w) => w.value === "-1")) out.push("kill -1 signals every process")
+      if (base === "kill" && args().positional.some((w) => w.value === "-1")) out.push("kill -1 signals every process")
       if (seg.argv.slice(1).some((w) => w.value === "-1")) out.push("kill -1 signals every process")
       break
     case "wipefs":
@@ -127,5 +128,5 @@ export const dangerReasons = (seg: ShellSegment, cwd: string, home: string | und
     default:
       if (base.startsWith("mkfs") || base === "mke2fs") out.push(`${base} formats a file system`)
   }
-  return [...new Set(out)]
+  return out.length < 2 ? out : [...new Set(out)]
 }

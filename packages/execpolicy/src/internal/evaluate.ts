@@ -13,10 +13,26 @@ import type { ShellSegment, ShellWord } from "../Segments.ts"
 import type { BashParser } from "../ShellParser.ts"
 import { analyseCommand } from "./analyse.ts"
 import { INTERPRETERS, isLauncher } from "./commandTables.ts"
-import type { CompiledPolicy, CompiledPrefix, CompiledRule } from "./compile.ts"
+import { type CompiledPolicy, type CompiledPrefix, type CompiledRule, mergeRules, type PathPrefilter } from "./compile.ts"
 import { dangerReasons } from "./danger.ts"
-import { lenientMatch, strictMatch, uncoveredRiskyFlag } from "./matchers.ts"
-import { globArgumentMayMatch, normalizeAbsolute, pathPatternMatches, resolvePath, type PathPattern } from "./paths.ts"
+import {
+  type LenientArgv,
+  lenientMatchPrepared,
+  prepareLenient,
+  prepareStrict,
+  type StrictArgv,
+  strictMatchPrepared,
+  uncoveredRiskyFlag
+} from "./matchers.ts"
+import {
+  globArgumentMayMatch,
+  isWithin,
+  normalizeAbsolute,
+  type PathPattern,
+  resolvePath,
+  selfAndAncestors,
+  UNKNOWN_HOME
+} from "./paths.ts"
 import { basename, shellJoin } from "./words.ts"
 
 /** Reason strings shared with the seed. */
@@ -61,6 +77,68 @@ interface Subject {
   readonly uncertain: ReadonlyArray<string>
 }
 
+/**
+ * Path facts of one call, memoised: for each normalised absolute path, the strings a pattern of each
+ * anchor tests (the path relative to its root, then every ancestor), as `pathPatternMatches` does.
+ */
+/** `abs` relative to `root` (`""` for the root itself), or null when it is outside. */
+const relativeTo = (abs: string, root: string): string | null =>
+  !isWithin(abs, root) ? null : abs === root ? "" : root === "/" ? abs.slice(1) : abs.slice(root.length + 1)
+
+class PathFacts {
+  private absolute: Map<string, ReadonlyArray<string>> | undefined
+  private workspace: Map<string, ReadonlyArray<string> | null> | undefined
+  private home: Map<string, ReadonlyArray<string> | null> | undefined
+
+  constructor(private readonly workspaceRoot: string, private readonly homeRoot: string) {}
+
+  private candidates(anchor: PathPattern["anchor"], abs: string): ReadonlyArray<string> | null {
+    if (anchor === "absolute") {
+      const cache = this.absolute ??= new Map()
+      let c = cache.get(abs)
+      if (c === undefined) {
+        c = selfAndAncestors(abs)
+        cache.set(abs, c)
+      }
+      return c
+    }
+    const home = anchor === "home"
+    const cache = home ? (this.home ??= new Map()) : (this.workspace ??= new Map())
+    let c = cache.get(abs)
+    if (c === undefined) {
+      const subject = relativeTo(abs, home ? this.homeRoot : this.workspaceRoot)
+      c = subject === null ? null : subject === "" ? [""] : selfAndAncestors(subject)
+      cache.set(abs, c)
+    }
+    return c
+  }
+
+  /** `pathPatternMatches(pattern, abs, workspace, home)`. */
+  matches(pattern: PathPattern, abs: string): boolean {
+    return this.test(pattern.regex, pattern.anchor, abs)
+  }
+
+  /** Could any pattern of the policy match `abs`? (false means none does). */
+  mayMatch(prefilter: PathPrefilter, abs: string): boolean {
+    if (prefilter.workspace !== null) {
+      const subject = relativeTo(abs, this.workspaceRoot)
+      if (subject !== null && prefilter.workspace.test(subject)) return true
+    }
+    if (prefilter.home !== null) {
+      const subject = relativeTo(abs, this.homeRoot)
+      if (subject !== null && prefilter.home.test(subject)) return true
+    }
+    return prefilter.absolute !== null && this.test(prefilter.absolute, "absolute", abs)
+  }
+
+  private test(regex: RegExp, anchor: PathPattern["anchor"], abs: string): boolean {
+    const candidates = this.candidates(anchor, abs)
+    if (candidates === null) return false
+    for (const c of candidates) if (regex.test(c)) return true
+    return false
+  }
+}
+
 interface Env {
   readonly policy: CompiledPolicy
   readonly ctx: ExecPolicyContext
@@ -71,6 +149,22 @@ interface Env {
   readonly bases: ReadonlyArray<string>
   readonly ctxPaths: ReadonlyArray<string>
   readonly chained: boolean
+  readonly paths: PathFacts
+  /** Build everything `explain` shows (matches, notes, why); `check` only needs the decision. */
+  readonly detail: boolean
+  /** The command text's lowercased whitespace words (tool calls), computed on first use. */
+  plainWords: ReadonlyArray<string> | undefined
+}
+
+/** A path a segment argument names: a literal path (and its symlink views), or a glob's literal directory. */
+type ArgumentPath = { readonly glob: false; readonly views: ReadonlyArray<string> } | { readonly glob: true; readonly dir: string }
+
+/** What one segment's matching needs, prepared on first use and shared by every rule. */
+interface Facts {
+  lenient: LenientArgv | undefined
+  strict: StrictArgv | undefined
+  argumentPaths: ReadonlyArray<ArgumentPath> | undefined
+  argumentPathsMayMatch: boolean | undefined
 }
 
 const patchPaths = (text: string): Array<string> => {
@@ -104,14 +198,25 @@ const views = (abs: string, resolved: ReadonlyMap<string, string> | undefined): 
   return out
 }
 
-const pathMatchesAll = (env: Env, pattern: PathPattern, paths: ReadonlyArray<string>): boolean =>
-  paths.length > 0 && paths.every((p) => views(p, env.ctx.resolvedPaths).every((v) => pathPatternMatches(pattern, v, env.cwd, env.home)))
+const pathMatchesAll = (env: Env, pattern: PathPattern, paths: ReadonlyArray<string>): boolean => {
+  if (paths.length === 0) return false
+  for (const p of paths) {
+    for (const v of views(p, env.ctx.resolvedPaths)) if (!env.paths.matches(pattern, v)) return false
+  }
+  return true
+}
 
-const pathMatchesAny = (env: Env, pattern: PathPattern, paths: ReadonlyArray<string>): boolean =>
-  paths.some((p) => views(p, env.ctx.resolvedPaths).some((v) => pathPatternMatches(pattern, v, env.cwd, env.home)))
+const pathMatchesAny = (env: Env, pattern: PathPattern, paths: ReadonlyArray<string>): boolean => {
+  for (const p of paths) {
+    for (const v of views(p, env.ctx.resolvedPaths)) if (env.paths.matches(pattern, v)) return true
+  }
+  return false
+}
+
+const GLOB_CHAR = /[*?[]/
 
 /** Paths named by a segment's arguments (or its redirect target), against cwd and every `cd` target. */
-const argumentPathsMatch = (env: Env, subject: Subject, pattern: PathPattern): boolean => {
+const argumentPaths = (env: Env, subject: Subject): ReadonlyArray<ArgumentPath> => {
   const words: Array<ShellWord> = []
   if (subject.kind === "redirect") {
     if (subject.target !== null) words.push(subject.target)
@@ -126,19 +231,42 @@ const argumentPathsMatch = (env: Env, subject: Subject, pattern: PathPattern): b
       words.push(w)
     }
   }
+  const out: Array<ArgumentPath> = []
   for (const w of words) {
     if (w.dynamic) continue
     const absolute = w.value.startsWith("/") || w.value.startsWith("~")
     for (const base of absolute ? [env.cwd] : env.bases) {
       if (w.glob) {
-        const i = w.value.search(/[*?[]/)
+        const i = w.value.search(GLOB_CHAR)
         const dir = w.value.slice(0, i).includes("/") ? w.value.slice(0, w.value.lastIndexOf("/", i) + 1) : "."
-        if (globArgumentMayMatch(pattern, resolvePath(dir, base, env.home), env.cwd, env.home)) return true
+        out.push({ glob: true, dir: resolvePath(dir, base, env.home) })
         continue
       }
-      const abs = resolvePath(w.value, base, env.home)
-      if (views(abs, env.ctx.resolvedPaths).some((v) => pathPatternMatches(pattern, v, env.cwd, env.home))) return true
+      out.push({ glob: false, views: views(resolvePath(w.value, base, env.home), env.ctx.resolvedPaths) })
     }
+  }
+  return out
+}
+
+/** Could any path rule match an argument of the segment? (false means no path rule does). */
+const argumentPathsMayMatch = (env: Env, paths: ReadonlyArray<ArgumentPath>): boolean => {
+  for (const a of paths) {
+    if (a.glob) return true
+    for (const v of a.views) if (env.paths.mayMatch(env.policy.pathPrefilter, v)) return true
+  }
+  return false
+}
+
+const argumentPathsMatch = (env: Env, subject: Subject, facts: Facts, pattern: PathPattern): boolean => {
+  facts.argumentPaths ??= argumentPaths(env, subject)
+  facts.argumentPathsMayMatch ??= argumentPathsMayMatch(env, facts.argumentPaths)
+  if (!facts.argumentPathsMayMatch) return false
+  for (const a of facts.argumentPaths) {
+    if (a.glob) {
+      if (globArgumentMayMatch(pattern, a.dir, env.cwd, env.home)) return true
+      continue
+    }
+    for (const v of a.views) if (env.paths.matches(pattern, v)) return true
   }
   return false
 }
@@ -167,44 +295,27 @@ const ruleMatch = (r: CompiledRule, certainty: RuleMatch["certainty"], on: RuleM
   source: r.source
 })
 
-const RANK_LAYER = { builtin: 0, agent: 1, user: 2 } as const
-const RANK_ACTION = { allow: 0, ask: 1, deny: 2 } as const
-
-const beats = (a: RuleMatch, b: RuleMatch): boolean => {
-  if (RANK_LAYER[a.layer] !== RANK_LAYER[b.layer]) return RANK_LAYER[a.layer] > RANK_LAYER[b.layer]
-  if (RANK_ACTION[a.action] !== RANK_ACTION[b.action]) return RANK_ACTION[a.action] > RANK_ACTION[b.action]
+/** Layer > action > specificity > later listing. */
+const beats = (a: CompiledRule, b: CompiledRule): boolean => {
+  if (a.layerRank !== b.layerRank) return a.layerRank > b.layerRank
+  if (a.actionRank !== b.actionRank) return a.actionRank > b.actionRank
   if (a.specificity !== b.specificity) return a.specificity > b.specificity
   return a.order > b.order
 }
 
-const candidateRules = (env: Env, subject: Subject): Array<CompiledRule> => {
-  const out: Array<CompiledRule> = []
-  const seen = new Set<number>()
-  const add = (list: ReadonlyArray<CompiledRule> | undefined) => {
-    if (list === undefined) return
-    for (const r of list) {
-      if (!seen.has(r.order)) {
-        seen.add(r.order)
-        out.push(r)
-      }
-    }
+const candidateRules = (env: Env, subject: Subject): ReadonlyArray<CompiledRule> => {
+  const lists = env.policy.candidates.get(env.tool) ?? env.policy.candidatesOfOtherTools
+  const head = subject.argv[0]
+  let list: ReadonlyArray<CompiledRule>
+  if (subject.kind === "tool") list = lists.anyHead
+  else if (head === undefined) list = lists.otherHead
+  else if (head.dynamic || head.glob) list = lists.anyHead
+  else list = lists.byHead.get(basename(head.value.toLowerCase())) ?? lists.otherHead
+  if (env.policy.exactRules.size > 0) {
+    const exact = env.policy.exactRules.get(env.trimmed)?.filter((r) => r.tool === env.tool)
+    if (exact !== undefined && exact.length > 0) return mergeRules([list, exact])
   }
-  const entry = env.policy.rulesByTool.get(env.tool)
-  if (entry !== undefined) {
-    add(entry.noCommand)
-    const head = subject.argv[0]
-    if (subject.kind === "tool") {
-      for (const list of entry.byHead.values()) add(list)
-    } else if (head !== undefined) {
-      if (head.dynamic || head.glob) for (const list of entry.byHead.values()) add(list)
-      else add(entry.byHead.get(basename(head.value.toLowerCase())))
-    }
-    const exact = env.policy.exactRules.get(env.trimmed)
-    if (exact !== undefined) add(exact.filter((r) => r.tool === env.tool))
-  }
-  if (env.tool === EXEC_SHELL) add(env.policy.restrictingPathRules)
-  out.sort((a, b) => a.order - b.order)
-  return out
+  return list
 }
 
 interface Classified {
@@ -217,27 +328,35 @@ interface Classified {
   readonly why: string
 }
 
+const NONE: ReadonlyArray<string> = []
+const NO_MATCHES: ReadonlyArray<RuleMatch> = []
+
 const classify = (env: Env, subject: Subject): Classified => {
+  const detail = env.detail
   const matches: Array<RuleMatch> = []
   const notes: Array<string> = []
-  const uncertain = [...subject.uncertain]
-  let hardDeny: RuleMatch | null = null
+  const uncertain = subject.uncertain.length === 0 ? [] : [...subject.uncertain]
+  const facts: Facts = { lenient: undefined, strict: undefined, argumentPaths: undefined, argumentPathsMayMatch: undefined }
+  let hardDeny: CompiledPrefix | null = null
   const head = subject.argv[0]
   const isCommand = subject.kind === "command" && head !== undefined
   // 1. Hard-denied prefixes (shell commands only: W12).
   if (isCommand) {
     const list = head.dynamic || head.glob ? env.policy.denied : env.policy.deniedByHead.get(basename(head.value.toLowerCase()))
-    for (const p of list ?? []) {
-      const c = lenientMatch(p.lenient, subject.argv, subject.openEnded)
-      if (c === "none") continue
-      const m = prefixMatch(p, "denied_prefix", c)
-      matches.push(m)
-      if (c === "match" && hardDeny === null) hardDeny = m
-      if (c === "possible") uncertain.push(`may match denied prefix rule '${p.text}' depending on run-time values`)
+    if (list !== undefined) {
+      for (const p of list) {
+        facts.lenient ??= prepareLenient(subject.argv)
+        const c = lenientMatchPrepared(p.lenient, facts.lenient, subject.openEnded)
+        if (c === "none") continue
+        if (detail) matches.push(prefixMatch(p, "denied_prefix", c))
+        if (c === "match" && hardDeny === null) hardDeny = p
+        if (c === "possible") uncertain.push(`may match denied prefix rule '${p.text}' depending on run-time values`)
+      }
     }
   }
   // 2. Typed rules.
-  let winner: RuleMatch | null = null
+  let winner: CompiledRule | null = null
+  let winnerOn: RuleMatch["on"] = "tool"
   for (const r of candidateRules(env, subject)) {
     if (r.workspace !== null && r.workspace !== env.cwd) continue
     const crossTool = r.tool !== env.tool
@@ -245,7 +364,7 @@ const classify = (env: Env, subject: Subject): Classified => {
     let on: RuleMatch["on"] = "tool"
     if (r.command !== null) {
       if (subject.kind === "tool") {
-        const words = env.trimmed.toLowerCase().split(/\s+/)
+        const words = env.plainWords ??= env.trimmed.toLowerCase().split(/\s+/)
         const ok = r.command.exact
           ? env.trimmed === r.command.raw.trim()
           : r.command.plain.every((w, i) => words[i] === w)
@@ -258,16 +377,18 @@ const classify = (env: Env, subject: Subject): Classified => {
           else if (subject.text === r.command.exactText) on = "command"
           else continue
         } else if (r.action === "allow") {
-          const covered = strictMatch(r.command.strict, subject.argv)
+          facts.strict ??= prepareStrict(subject.argv)
+          const covered = strictMatchPrepared(r.command.strict, facts.strict)
           if (covered < 0) continue
           const risky = uncoveredRiskyFlag(subject.argv, covered)
           if (risky !== undefined) {
-            notes.push(`allow rule '${r.label}' does not cover ${risky}`)
+            if (detail) notes.push(`allow rule '${r.label}' does not cover ${risky}`)
             continue
           }
           on = "command"
         } else {
-          const c = lenientMatch(r.command.lenient, subject.argv, subject.openEnded)
+          facts.lenient ??= prepareLenient(subject.argv)
+          const c = lenientMatchPrepared(r.command.lenient, facts.lenient, subject.openEnded)
           if (c === "none") continue
           certainty = c
           on = "command"
@@ -280,15 +401,14 @@ const classify = (env: Env, subject: Subject): Classified => {
         hit = r.action === "allow" ? pathMatchesAll(env, r.path, env.ctxPaths) : pathMatchesAny(env, r.path, env.ctxPaths)
       }
       if (!hit && r.action !== "allow" && env.tool === EXEC_SHELL && subject.kind !== "assignment") {
-        hit = argumentPathsMatch(env, subject, r.path)
+        hit = argumentPathsMatch(env, subject, facts, r.path)
       }
       if (!hit) continue
       if (r.command === null) on = "path"
     } else if (r.command === null && subject.kind !== "command" && subject.kind !== "tool") {
       continue
     }
-    const m = ruleMatch(r, certainty, on)
-    matches.push(m)
+    if (detail) matches.push(ruleMatch(r, certainty, on))
     if (certainty === "possible") {
       if (r.action === "deny") {
         uncertain.push(`may match deny rule '${r.label}' depending on run-time values`)
@@ -296,65 +416,89 @@ const classify = (env: Env, subject: Subject): Classified => {
       }
       // A possible ask still asks: restricting rules match generously.
     }
-    if (winner === null || beats(m, winner)) winner = { ...m, certainty: "match" }
+    if (winner === null || beats(r, winner)) {
+      winner = r
+      winnerOn = on
+    }
   }
   // 3. Trusted prefixes, when no typed rule decided.
-  let trusted: RuleMatch | null = null
+  let trusted: CompiledPrefix | null = null
   const needsOwnAllow = isCommand && !(subject.transparent && !subject.privileged)
   if (winner === null && needsOwnAllow && !head.dynamic && !head.glob) {
     const key = head.value.toLowerCase()
-    const lists = [env.policy.trustedByHead.get(key)]
-    if (key.includes("/")) lists.push(env.policy.trustedByHead.get(basename(key)))
-    for (const list of lists) {
-      for (const p of list ?? []) {
-        const covered = strictMatch(p.strict, subject.argv)
+    const own = env.policy.trustedByHead.get(key)
+    const byBase = key.includes("/") ? env.policy.trustedByHead.get(basename(key)) : undefined
+    for (const list of [own, byBase]) {
+      if (list === undefined) continue
+      for (const p of list) {
+        facts.strict ??= prepareStrict(subject.argv)
+        const covered = strictMatchPrepared(p.strict, facts.strict)
         if (covered < 0) continue
         const risky = uncoveredRiskyFlag(subject.argv, covered)
         if (risky !== undefined) {
-          notes.push(`trusted prefix '${p.text}' does not cover ${risky}`)
+          if (detail) notes.push(`trusted prefix '${p.text}' does not cover ${risky}`)
           continue
         }
-        const m = prefixMatch(p, "trusted_prefix", "match")
-        matches.push(m)
-        if (trusted === null || m.order < trusted.order) trusted = m
+        if (detail) matches.push(prefixMatch(p, "trusted_prefix", "match"))
+        if (trusted === null || p.order < trusted.order) trusted = p
       }
     }
   }
-  matches.sort((a, b) => a.order - b.order)
-  const dangerous = subject.kind === "tool" ? [] : dangerReasons(subject as ShellSegment, env.cwd, env.home)
   let category: SegmentCategory
-  let why: string
-  if (hardDeny !== null) {
-    category = "denied_prefix"
-    why = `denied prefix '${hardDeny.label}' matches; denied prefixes are checked before every other rule`
-  } else if (winner !== null) {
-    const others = matches.filter((m) => m.kind === "rule" && m.certainty === "match" && m.order !== winner!.order).length
-    why = `typed rule '${winner.label}' wins (layer ${winner.layer}, action ${winner.action}, specificity ${winner.specificity})` +
-      (others > 0 ? ` over ${others} other matching rule${others > 1 ? "s" : ""}: layer > action > specificity > later listing` : "")
-    category = winner.action === "deny" ? "denied_rule" : winner.action === "ask" ? "ask_rule" : "allowed"
-  } else if (trusted !== null) {
-    category = "trusted"
-    why = `trusted prefix '${trusted.label}' matches`
-  } else if (subject.kind === "command" && subject.transparent && !subject.privileged) {
-    category = "neutral"
-    why = "a wrapper whose payload is evaluated as its own segment"
-  } else if (subject.kind === "redirect") {
-    category = subject.writes ? "write" : "neutral"
-    why = subject.writes ? "no rule allows writing this file" : "reads a file no rule restricts"
-  } else if (subject.kind === "assignment") {
-    category = "neutral"
-    why = "a variable assignment"
-  } else {
-    category = "unmatched"
-    why = "no rule matches"
+  if (hardDeny !== null) category = "denied_prefix"
+  else if (winner !== null) category = winner.action === "deny" ? "denied_rule" : winner.action === "ask" ? "ask_rule" : "allowed"
+  else if (trusted !== null) category = "trusted"
+  else if (subject.kind === "command" && subject.transparent && !subject.privileged) category = "neutral"
+  else if (subject.kind === "redirect") category = subject.writes ? "write" : "neutral"
+  else if (subject.kind === "assignment") category = "neutral"
+  else category = "unmatched"
+  // The dangerous floor only matters to categories it can raise; `explain` lists it always.
+  const floorApplies = category === "allowed" || category === "trusted" || category === "neutral" || category === "unmatched" ||
+    category === "write"
+  const dangerous = subject.kind === "tool" || !(detail || floorApplies) ? NONE : dangerReasons(subject as ShellSegment, env.cwd, env.home)
+  let why = ""
+  if (detail) {
+    matches.sort((a, b) => a.order - b.order)
+    if (hardDeny !== null) {
+      why = `denied prefix '${hardDeny.text}' matches; denied prefixes are checked before every other rule`
+    } else if (winner !== null) {
+      const w = winner
+      const others = matches.filter((m) => m.kind === "rule" && m.certainty === "match" && m.order !== w.order).length
+      why = `typed rule '${w.label}' wins (layer ${w.layer}, action ${w.action}, specificity ${w.specificity})` +
+        (others > 0 ? ` over ${others} other matching rule${others > 1 ? "s" : ""}: layer > action > specificity > later listing` : "")
+    } else if (trusted !== null) {
+      why = `trusted prefix '${trusted.text}' matches`
+    } else if (category === "neutral" && subject.kind === "command") {
+      why = "a wrapper whose payload is evaluated as its own segment"
+    } else if (subject.kind === "redirect") {
+      why = subject.writes ? "no rule allows writing this file" : "reads a file no rule restricts"
+    } else if (subject.kind === "assignment") {
+      why = "a variable assignment"
+    } else {
+      why = "no rule matches"
+    }
+    if (notes.length > 0) why += ` (${notes.join("; ")})`
   }
-  if (notes.length > 0) why += ` (${notes.join("; ")})`
-  if (category === "allowed" || category === "trusted" || category === "neutral" || category === "unmatched" || category === "write") {
+  if (floorApplies) {
     if (dangerous.length > 0) category = "dangerous"
     else if (uncertain.length > 0) category = "uncertain"
   }
-  const label = hardDeny?.label ?? winner?.label ?? trusted?.label ?? null
-  return { matches, winner: hardDeny ?? winner ?? trusted, label, category, uncertain, dangerous, why }
+  const won: RuleMatch | null = hardDeny !== null
+    ? prefixMatch(hardDeny, "denied_prefix", "match")
+    : winner !== null
+    ? ruleMatch(winner, "match", winnerOn)
+    : trusted !== null
+    ? prefixMatch(trusted, "trusted_prefix", "match")
+    : null
+  return {
+    matches: detail ? matches : NO_MATCHES,
+    winner: won,
+    label: won?.label ?? null,
+    category,
+    uncertain,
+    dangerous,
+    why
+  }
 }
 
 const isReject = (m: AskForApproval): m is { readonly reject: { readonly sandbox_approval: boolean; readonly rules: boolean; readonly mcp_elicitations: boolean } } =>
@@ -461,8 +605,24 @@ const describeMode = (mode: AskForApproval, sandbox: SandboxMode | undefined): s
 const toSubject = (s: ShellSegment, extraUncertain: ReadonlyArray<string>): Subject =>
   extraUncertain.length === 0 ? s : { ...s, uncertain: [...s.uncertain, ...extraUncertain] }
 
-/** Evaluates a call and explains the decision. */
-export const explainCall = (policy: CompiledPolicy, parser: BashParser, ctx: ExecPolicyContext): Explanation => {
+const toolSubject = (text: string): Subject => ({
+  index: 0,
+  kind: "tool",
+  argv: [],
+  text,
+  via: "tool",
+  wrappers: [],
+  env: [],
+  transparent: false,
+  privileged: false,
+  openEnded: false,
+  target: null,
+  writes: false,
+  uncertain: []
+})
+
+/** The decision plus, with `detail`, everything `explain` shows; without it the segments are partial. */
+const evaluateCall = (policy: CompiledPolicy, parser: BashParser, ctx: ExecPolicyContext, detail: boolean): Explanation => {
   const tool = ctx.tool ?? EXEC_SHELL
   const cwd = normalizeAbsolute(ctx.cwd.trim().replaceAll("\\", "/"))
   const trimmed = ctx.command.trim()
@@ -495,29 +655,32 @@ export const explainCall = (policy: CompiledPolicy, parser: BashParser, ctx: Exe
       })
     }
   } else {
-    subjects = [{
-      index: 0,
-      kind: "tool",
-      argv: [],
-      text: trimmed,
-      via: "tool",
-      wrappers: [],
-      env: [],
-      transparent: false,
-      privileged: false,
-      openEnded: false,
-      target: null,
-      writes: false,
-      uncertain: []
-    }]
+    subjects = [toolSubject(trimmed)]
   }
   const ctxPaths: Array<string> = []
   const windows = true
-  for (const p of [ctx.path, ...(ctx.paths ?? []), ...(tool === EXEC_SHELL ? [] : patchPaths(ctx.command))]) {
+  const addPath = (p: string | undefined) => {
     if (p !== undefined && p.trim() !== "") ctxPaths.push(resolvePath(p, cwd, home, windows))
   }
-  const bases = [cwd, ...cdTargets.map((t) => resolvePath(t, cwd, home))]
-  const env: Env = { policy, ctx, tool, cwd, home, trimmed, bases, ctxPaths, chained }
+  addPath(ctx.path)
+  if (ctx.paths !== undefined) for (const p of ctx.paths) addPath(p)
+  if (tool !== EXEC_SHELL) for (const p of patchPaths(ctx.command)) addPath(p)
+  const bases = [cwd]
+  for (const t of cdTargets) bases.push(resolvePath(t, cwd, home))
+  const env: Env = {
+    policy,
+    ctx,
+    tool,
+    cwd,
+    home,
+    trimmed,
+    bases,
+    ctxPaths,
+    chained,
+    paths: new PathFacts(cwd, normalizeAbsolute(home ?? UNKNOWN_HOME)),
+    detail,
+    plainWords: undefined
+  }
   const segments: Array<SegmentExplanation> = []
   let deciding = -1
   let bestRank = -1
@@ -590,7 +753,18 @@ export const explainCall = (policy: CompiledPolicy, parser: BashParser, ctx: Exe
     mode: {
       approval: ctx.askForApproval,
       sandbox: ctx.sandboxMode ?? null,
-      contribution: describeMode(ctx.askForApproval, ctx.sandboxMode)
+      contribution: detail ? describeMode(ctx.askForApproval, ctx.sandboxMode) : ""
     }
   }
 }
+
+/** Evaluates a call and explains the decision. */
+export const explainCall = (policy: CompiledPolicy, parser: BashParser, ctx: ExecPolicyContext): Explanation =>
+  evaluateCall(policy, parser, ctx, true)
+
+/**
+ * Evaluates a call for its decision only: the same evaluation as `explainCall`, without building
+ * what only the explanation shows (every matching rule, why the winner won, the mode's description).
+ */
+export const decideCall = (policy: CompiledPolicy, parser: BashParser, ctx: ExecPolicyContext): ExecPolicyDecision =>
+  evaluateCall(policy, parser, ctx, false).decision

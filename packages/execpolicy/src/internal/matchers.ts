@@ -142,7 +142,8 @@ export type Certainty = "match" | "possible" | "none"
 
 const better = (a: Certainty, b: Certainty): Certainty => (a === "match" || b === "match" ? "match" : a === "possible" || b === "possible" ? "possible" : "none")
 
-interface Token {
+/** One argument word as the generous matcher sees it. */
+export interface Token {
   readonly value: string
   readonly flag: boolean
   readonly wild: boolean
@@ -177,15 +178,17 @@ const headMatches = (headWord: ShellWord, pattern: LenientPattern): Certainty =>
   return "none"
 }
 
-/**
- * Generous match of a restricting rule against an argv. `openEnded`: more arguments are appended at
- * run time (xargs, find -exec), so a rule that needs more words is a possible match.
- */
-export const lenientMatch = (pattern: LenientPattern, argv: ReadonlyArray<ShellWord>, openEnded: boolean): Certainty => {
-  const first = argv[0]
-  if (first === undefined) return "none"
-  const head = headMatches(first, pattern)
-  if (head === "none") return "none"
+/** An argv prepared once for every generous match against it (lowercased tokens and canonical flags). */
+export interface LenientArgv {
+  readonly first: ShellWord | undefined
+  readonly tokens: ReadonlyArray<Token>
+  readonly flags: ReadonlySet<string>
+  /** Some argument is only known at run time. */
+  readonly wild: boolean
+}
+
+/** Prepares an argv for `lenientMatchPrepared`. */
+export const prepareLenient = (argv: ReadonlyArray<ShellWord>): LenientArgv => {
   const tokens: Array<Token> = []
   const flags = new Set<string>()
   let wild = false
@@ -202,42 +205,64 @@ export const lenientMatch = (pattern: LenientPattern, argv: ReadonlyArray<ShellW
     if (w.dynamic) wild = true
     tokens.push({ value: lower, flag: isFlag, wild: w.dynamic, glob: w.glob, hasEq: lower.includes("=") })
   }
+  return { first: argv[0], tokens, flags, wild }
+}
+
+const matchPositionals = (
+  rp: ReadonlyArray<string>,
+  tokens: ReadonlyArray<Token>,
+  openEnded: boolean,
+  ri: number,
+  ci: number,
+  memo: Map<number, Certainty>
+): Certainty => {
+  if (ri === rp.length) return "match"
+  if (ci >= tokens.length) return openEnded ? "possible" : "none"
+  const key = ri * 1024 + ci
+  const cached = memo.get(key)
+  if (cached !== undefined) return cached
+  const t = tokens[ci]!
+  let result: Certainty
+  if (t.flag) {
+    result = matchPositionals(rp, tokens, openEnded, ri, ci + 1, memo)
+    if (result !== "match" && !t.hasEq && ci + 1 < tokens.length && !tokens[ci + 1]!.flag) {
+      result = better(result, matchPositionals(rp, tokens, openEnded, ri, ci + 2, memo))
+    }
+  } else if (t.wild) {
+    const r = matchPositionals(rp, tokens, openEnded, ri + 1, ci + 1, memo)
+    result = r === "none" ? "none" : "possible"
+  } else {
+    result = tokenEquals(t, rp[ri]!) ? matchPositionals(rp, tokens, openEnded, ri + 1, ci + 1, memo) : "none"
+  }
+  memo.set(key, result)
+  return result
+}
+
+/** `lenientMatch` over an argv prepared with `prepareLenient`. */
+export const lenientMatchPrepared = (pattern: LenientPattern, argv: LenientArgv, openEnded: boolean): Certainty => {
+  const first = argv.first
+  if (first === undefined) return "none"
+  const head = headMatches(first, pattern)
+  if (head === "none") return "none"
   let flagCertainty: Certainty = "match"
   for (const f of pattern.flags) {
-    if (!flags.has(f)) {
-      flagCertainty = wild || openEnded ? "possible" : "none"
+    if (!argv.flags.has(f)) {
+      flagCertainty = argv.wild || openEnded ? "possible" : "none"
       if (flagCertainty === "none") return "none"
     }
   }
-  const rp = pattern.positionals
-  const memo = new Map<number, Certainty>()
-  const go = (ri: number, ci: number): Certainty => {
-    if (ri === rp.length) return "match"
-    if (ci >= tokens.length) return openEnded ? "possible" : "none"
-    const key = ri * 1024 + ci
-    const cached = memo.get(key)
-    if (cached !== undefined) return cached
-    const t = tokens[ci]!
-    let result: Certainty
-    if (t.flag) {
-      result = go(ri, ci + 1)
-      if (result !== "match" && !t.hasEq && ci + 1 < tokens.length && !tokens[ci + 1]!.flag) {
-        result = better(result, go(ri, ci + 2))
-      }
-    } else if (t.wild) {
-      const r = go(ri + 1, ci + 1)
-      result = r === "none" ? "none" : "possible"
-    } else {
-      result = tokenEquals(t, rp[ri]!) ? go(ri + 1, ci + 1) : "none"
-    }
-    memo.set(key, result)
-    return result
-  }
-  const pos = go(0, 0)
+  const pos = pattern.positionals.length === 0 ? "match" : matchPositionals(pattern.positionals, argv.tokens, openEnded, 0, 0, new Map())
   if (pos === "none") return "none"
   if (head === "possible" || flagCertainty === "possible" || pos === "possible") return "possible"
   return "match"
 }
+
+/**
+ * Generous match of a restricting rule against an argv. `openEnded`: more arguments are appended at
+ * run time (xargs, find -exec), so a rule that needs more words is a possible match.
+ */
+export const lenientMatch = (pattern: LenientPattern, argv: ReadonlyArray<ShellWord>, openEnded: boolean): Certainty =>
+  lenientMatchPrepared(pattern, prepareLenient(argv), openEnded)
 
 /** A permitting rule compiled for narrow matching. */
 export interface StrictPattern {
@@ -263,22 +288,50 @@ export const classify = (positional: ReadonlyArray<string>): string => {
   return positional[0]!
 }
 
-/**
- * Narrow match of a permitting rule. Returns how many leading argv words the rule covers (the rest
- * are checked for risky flags), or -1 when it does not match. Words must be static.
- */
-export const strictMatch = (pattern: StrictPattern, argv: ReadonlyArray<ShellWord>): number => {
+/** An argv prepared once for every narrow match against it. */
+export interface StrictArgv {
+  /** The lowercased command name, or null when it is dynamic or a glob (nothing matches). */
+  readonly head: string | null
+  /** The command name's basename when it names a system binary directory (`/usr/bin/git`), else null. */
+  readonly systemBase: string | null
+  /** Lowercased static words (index 0 unused), null where a word is dynamic or a glob. */
+  readonly words: ReadonlyArray<string | null>
+  /** Positional words after the name (flags dropped; `\u0000` for dynamic or glob words). */
+  readonly positional: ReadonlyArray<string>
+  /** `classify` of `[name, ...positional]`, memoised per name spelling. */
+  readonly classified: Map<string, string>
+}
+
+/** Prepares an argv for `strictMatchPrepared`. */
+export const prepareStrict = (argv: ReadonlyArray<ShellWord>): StrictArgv => {
   const first = argv[0]
-  if (first === undefined || first.dynamic || first.glob || pattern.words.length === 0) return -1
-  let head = first.value.toLowerCase()
-  if (head !== pattern.words[0] && SYSTEM_BIN.test(head)) head = basename(head)
-  if (head !== pattern.words[0]) return -1
+  const words: Array<string | null> = [null]
+  const positional: Array<string> = []
+  if (first === undefined || first.dynamic || first.glob) {
+    return { head: null, systemBase: null, words, positional, classified: new Map() }
+  }
+  const head = first.value.toLowerCase()
+  for (let i = 1; i < argv.length; i++) {
+    const w = argv[i]!
+    words.push(w.dynamic || w.glob ? null : w.value.toLowerCase())
+    if (!w.dynamic && w.value.startsWith("-") && w.value.length > 1) continue
+    positional.push(w.dynamic || w.glob ? "\u0000" : w.value.toLowerCase())
+  }
+  return { head, systemBase: SYSTEM_BIN.test(head) ? basename(head) : null, words, positional, classified: new Map() }
+}
+
+/** `strictMatch` over an argv prepared with `prepareStrict`. */
+export const strictMatchPrepared = (pattern: StrictPattern, argv: StrictArgv): number => {
+  if (argv.head === null || pattern.words.length === 0) return -1
+  const want = pattern.words[0]!
+  let head = argv.head
+  if (head !== want && argv.systemBase !== null) head = argv.systemBase
+  if (head !== want) return -1
   // Word prefix (the seed's fallback): the rule's words, in order, at the start.
-  if (argv.length >= pattern.words.length) {
+  if (argv.words.length >= pattern.words.length) {
     let ok = true
     for (let i = 1; i < pattern.words.length; i++) {
-      const w = argv[i]!
-      if (w.dynamic || w.glob || w.value.toLowerCase() !== pattern.words[i]) {
+      if (argv.words[i] !== pattern.words[i]) {
         ok = false
         break
       }
@@ -286,14 +339,20 @@ export const strictMatch = (pattern: StrictPattern, argv: ReadonlyArray<ShellWor
     if (ok) return pattern.words.length
   }
   // Arity class (the seed's primary test): flags dropped, first positional words equal the rule.
-  const positional: Array<string> = [head]
-  for (let i = 1; i < argv.length; i++) {
-    const w = argv[i]!
-    if (!w.dynamic && w.value.startsWith("-") && w.value.length > 1) continue
-    positional.push(w.dynamic || w.glob ? "\u0000" : w.value.toLowerCase())
+  let c = argv.classified.get(head)
+  if (c === undefined) {
+    c = classify([head, ...argv.positional])
+    argv.classified.set(head, c)
   }
-  return classify(positional) === pattern.joined ? 1 : -1
+  return c === pattern.joined ? 1 : -1
 }
+
+/**
+ * Narrow match of a permitting rule. Returns how many leading argv words the rule covers (the rest
+ * are checked for risky flags), or -1 when it does not match. Words must be static.
+ */
+export const strictMatch = (pattern: StrictPattern, argv: ReadonlyArray<ShellWord>): number =>
+  strictMatchPrepared(pattern, prepareStrict(argv))
 
 /** Risky flags among the words a permitting rule did not cover (weakness W4), or undefined. */
 export const uncoveredRiskyFlag = (argv: ReadonlyArray<ShellWord>, covered: number): string | undefined => {

@@ -3,8 +3,26 @@
  * resolved beforehand (see `resolveContextPaths`) and passed in as a map.
  */
 
+/** True when `path` is already what `normalizeAbsolute` returns: absolute, no empty, `.` or `..` part. */
+const isNormalAbsolute = (path: string): boolean => {
+  const n = path.length
+  if (n === 0 || path.charCodeAt(0) !== 47) return false
+  if (n === 1) return true
+  if (path.charCodeAt(n - 1) === 47) return false
+  let start = 1
+  for (let i = 1; i <= n; i++) {
+    if (i < n && path.charCodeAt(i) !== 47) continue
+    const len = i - start
+    if (len === 0) return false
+    if (path.charCodeAt(start) === 46 && (len === 1 || (len === 2 && path.charCodeAt(start + 1) === 46))) return false
+    start = i + 1
+  }
+  return true
+}
+
 /** Collapses `.`, `..` and duplicate slashes of an absolute POSIX path. `..` above `/` stays at `/`. */
 export const normalizeAbsolute = (path: string): string => {
+  if (isNormalAbsolute(path)) return path
   const out: Array<string> = []
   for (const part of path.split("/")) {
     if (part === "" || part === ".") continue
@@ -121,7 +139,7 @@ export const compilePathPattern = (source: string): PathPattern | string => {
 }
 
 /** Every ancestor of a relative or absolute normalised path, the path itself first. */
-const selfAndAncestors = (path: string): Array<string> => {
+export const selfAndAncestors = (path: string): Array<string> => {
   const out = [path]
   let p = path
   for (;;) {

@@ -6,9 +6,9 @@
  *
  * - Appends are single statements that check the expected version and insert the whole batch
  *   (atomic, write-first: never a `SQLITE_BUSY` from upgrading a read lock).
- * - Concurrent appends are group-committed: the fiber that finds the writer idle yields once, then
- *   writes its own append and every append queued meanwhile in one `BEGIN IMMEDIATE` transaction
- *   (each append keeps its own version check and outcome).
+ * - Concurrent appends are group-committed: appends queue up, and one flush (scheduled with
+ *   `setImmediate`, so every fiber ready to append has queued by then) writes them all in one
+ *   `BEGIN IMMEDIATE` transaction (each append keeps its own version check and outcome).
  * - This connection's busy timeout is 0: a lock held by another process or connection is waited
  *   for asynchronously (backoff), never by blocking the event loop.
  * - The head position is published only after commit; other processes' commits are noticed by
@@ -16,7 +16,7 @@
  */
 import type { RecordedEvent } from "@codewhale/protocol"
 import Database from "better-sqlite3"
-import { Cause, Deferred, Duration, Effect, Either, Exit, Schedule } from "effect"
+import { Duration, Effect, Either, Schedule } from "effect"
 import { EventIdConflict, EventStoreError, type AppendError, WrongExpectedVersion } from "../Errors.ts"
 import {
   type AppendResult,
@@ -34,28 +34,33 @@ import { pagedStream, subscribeStream } from "./subscription.ts"
 
 const Columns = "position, stream_id, stream_version, event_id, event_type, schema_version, payload, metadata, recorded_at"
 
+// Appends run inside `BEGIN IMMEDIATE` (the write lock is taken first, so a read lock is never
+// upgraded): the stream's version is read, the expected version checked, then plain inserts. No
+// statement reads `events` while inserting into it, which would make SQLite materialise the read.
 const InsertOne = `INSERT INTO events (stream_id, category, stream_version, event_id, event_type, schema_version, payload, metadata, recorded_at)
-SELECT ?, ?, h.v + 1, ?, ?, ?, ?, ?, ?
-FROM (SELECT coalesce(max(stream_version), 0) AS v FROM events WHERE stream_id = ?) AS h
-WHERE ? = 0 OR (? = 1 AND h.v = 0) OR (? = 2 AND h.v > 0) OR (? = 3 AND h.v = ?)
-RETURNING position, stream_version`
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 const InsertMany = `INSERT INTO events (stream_id, category, stream_version, event_id, event_type, schema_version, payload, metadata, recorded_at)
-SELECT ?, ?, h.v + 1 + j.key, j.value ->> '$.i', j.value ->> '$.t', j.value ->> '$.s', j.value -> '$.p', j.value -> '$.m', ?
-FROM (SELECT coalesce(max(stream_version), 0) AS v FROM events WHERE stream_id = ?) AS h, json_each(?) AS j
-WHERE ? = 0 OR (? = 1 AND h.v = 0) OR (? = 2 AND h.v > 0) OR (? = 3 AND h.v = ?)
+SELECT ?, ?, ? + 1 + j.key, j.value ->> '$.i', j.value ->> '$.t', j.value ->> '$.s', j.value -> '$.p', j.value -> '$.m', ?
+FROM json_each(?) AS j
 ORDER BY j.key
-RETURNING position, stream_version`
+RETURNING position`
 
 type Row = readonly [number, string, number, string, string, number, string, string, number]
 
-const modeOf = (expected: ExpectedVersion): readonly [number, number] =>
-  ExpectedVersion.$match(expected, {
-    Any: () => [0, 0] as const,
-    NoStream: () => [1, 0] as const,
-    StreamExists: () => [2, 0] as const,
-    Exact: ({ version }) => [3, version] as const
-  })
+/** Whether a stream at `version` satisfies the expected version. */
+const expectedHolds = (expected: ExpectedVersion, version: number): boolean => {
+  switch (expected._tag) {
+    case "Any":
+      return true
+    case "NoStream":
+      return version === 0
+    case "StreamExists":
+      return version > 0
+    case "Exact":
+      return version === expected.version
+  }
+}
 
 const codeOf = (cause: unknown): string => {
   const code = (cause as { code?: unknown } | undefined)?.code
@@ -85,9 +90,12 @@ interface PendingAppend {
   readonly events: ReadonlyArray<PreparedEvent>
   readonly expected: ExpectedVersion
   readonly recordedAt: number | undefined
-  /** Absent for the writing fiber's own append. */
-  readonly done: Deferred.Deferred<AppendResult, AppendError> | undefined
+  /** Hands the append its outcome (called once, after commit or failure). */
+  readonly resume: (outcome: Outcome) => void
 }
+
+/** The most appends written in one transaction. */
+const MaxGroup = 512
 
 type Outcome = Either.Either<AppendResult, AppendError>
 
@@ -130,7 +138,7 @@ export const makeSqliteStore = (options: SqliteStoreOptions) =>
     const raw = (text: string) => db.prepare(text).raw(true)
     const statements = yield* attempt("open", () => ({
       insertOne: prepare(InsertOne),
-      insertMany: prepare(InsertMany),
+      insertMany: prepare(InsertMany).pluck(),
       existing: prepare(`SELECT event_id, stream_id, position FROM events WHERE event_id IN (SELECT value FROM json_each(?))`),
       version: prepare("SELECT coalesce(max(stream_version), 0) AS v FROM events WHERE stream_id = ?").pluck(),
       head: prepare("SELECT coalesce(max(position), 0) AS p FROM events").pluck(),
@@ -207,15 +215,14 @@ export const makeSqliteStore = (options: SqliteStoreOptions) =>
       return Either.left(new WrongExpectedVersion({ streamId: p.streamId, expected: formatExpected(p.expected), actual: version }))
     }
 
-    const insertSync = (p: PendingAppend): Array<{ position: number; stream_version: number }> => {
-      const [mode, exact] = modeOf(p.expected)
+    /** Inserts an append's events after `version`; returns the first and last position. */
+    const insertSync = (p: PendingAppend, version: number): readonly [number, number] => {
       const now = p.recordedAt ?? Date.now()
       if (p.events.length === 1) {
         const e = p.events[0]!
-        return statements.insertOne.all(
-          p.streamId, p.category, e.eventId, e.eventType, e.schemaVersion, e.payloadJson, e.metadataJson, now,
-          p.streamId, mode, mode, mode, mode, exact
-        ) as Array<{ position: number; stream_version: number }>
+        const info = statements.insertOne.run(p.streamId, p.category, version + 1, e.eventId, e.eventType, e.schemaVersion, e.payloadJson, e.metadataJson, now)
+        const position = Number(info.lastInsertRowid)
+        return [position, position]
       }
       let batch = "["
       for (let i = 0; i < p.events.length; i++) {
@@ -223,32 +230,37 @@ export const makeSqliteStore = (options: SqliteStoreOptions) =>
         batch += `${i === 0 ? "" : ","}{"i":${JSON.stringify(e.eventId)},"t":${JSON.stringify(e.eventType)},"s":${e.schemaVersion},"p":${e.payloadJson},"m":${e.metadataJson}}`
       }
       batch += "]"
-      return statements.insertMany.all(p.streamId, p.category, now, p.streamId, batch, mode, mode, mode, mode, exact) as Array<
-        { position: number; stream_version: number }
-      >
+      const positions = statements.insertMany.all(p.streamId, p.category, version, now, batch) as Array<number>
+      let first = Number.MAX_SAFE_INTEGER, last = 0
+      for (const position of positions) {
+        if (position < first) first = position
+        if (position > last) last = position
+      }
+      return [first, last]
     }
 
+    /** One append inside the group's transaction: version check, then the inserts. */
     const runOneSync = (p: PendingAppend): Outcome => {
-      let rows: Array<{ position: number; stream_version: number }>
+      const version = Number(statements.version.get(p.streamId))
+      if (!expectedHolds(p.expected, version)) return notLandedSync(p)
+      let positions: readonly [number, number]
       try {
-        rows = insertSync(p)
+        positions = insertSync(p, version)
       } catch (cause) {
-        // A constraint (event id or version taken meanwhile) decides the outcome; anything else aborts the group.
+        // A constraint (an event id already stored) decides the outcome; anything else aborts the group.
         if (codeOf(cause).startsWith("SQLITE_CONSTRAINT")) return notLandedSync(p)
         throw cause
       }
-      if (rows.length !== p.events.length || rows.length === 0) return notLandedSync(p)
-      let first = Number.MAX_SAFE_INTEGER, last = 0, version = 0
-      for (const r of rows) {
-        if (r.position < first) first = r.position
-        if (r.position > last) last = r.position
-        if (r.stream_version > version) version = r.stream_version
-      }
-      return Either.right({ streamId: p.streamId, firstPosition: first, lastPosition: last, nextExpectedVersion: version, duplicate: false })
+      return Either.right({
+        streamId: p.streamId,
+        firstPosition: positions[0],
+        lastPosition: positions[1],
+        nextExpectedVersion: version + p.events.length,
+        duplicate: false
+      })
     }
 
     const writeGroupSync = (group: ReadonlyArray<PendingAppend>): ReadonlyArray<Outcome> => {
-      if (group.length === 1) return [runOneSync(group[0]!)]
       statements.begin.run()
       try {
         const results = group.map(runOneSync)
@@ -260,90 +272,73 @@ export const makeSqliteStore = (options: SqliteStoreOptions) =>
       }
     }
 
-    // Group commit: the fiber that finds the writer idle writes its own append and every append
-    // that queued meanwhile (one transaction per group), then returns its own outcome. While
-    // appends are arriving concurrently (`gather`), the writer first yields once so that fibers
-    // ready to append join the group; a lone writer does not pay for that yield.
-    const pending: Array<PendingAppend> = []
-    let writing = false
-    let gather = false
+    // Group commit: appends queue up and one flush, scheduled with `setImmediate`, writes every
+    // append queued by then in one transaction. `setImmediate` runs once the fibers that were ready
+    // have run, so concurrent appenders join the same group; a lone appender pays one hop.
+    const queue: Array<PendingAppend> = []
+    let flushScheduled = false
+    let busyAttempts = 0
 
-    /** Writes a group, waiting out other processes' locks; every append gets an outcome. */
-    const writeGroup = (group: ReadonlyArray<PendingAppend>, attemptNo = 0): Effect.Effect<ReadonlyArray<Outcome>> =>
-      Effect.suspend(() => {
-        try {
-          return Effect.succeed(writeGroupSync(group))
-        } catch (cause) {
-          const failure = new DriverFailure(cause)
-          if (failure.busy && attemptNo < 80) {
-            return Effect.flatMap(Effect.sleep(Duration.millis(Math.min(250, 2 * 1.5 ** attemptNo))), () => writeGroup(group, attemptNo + 1))
-          }
-          const error = new EventStoreError({ operation: "append", detail: messageOf(cause) })
-          return Effect.succeed(group.map((): Outcome => Either.left(error)))
-        }
-      })
+    const scheduleFlush = (): void => {
+      if (flushScheduled) return
+      flushScheduled = true
+      setImmediate(flush)
+    }
 
-    /** Publishes the group's head (after commit) and hands every queued append its outcome. */
+    /** Publishes the group's head (after commit) and hands every append its outcome. */
     const settle = (group: ReadonlyArray<PendingAppend>, results: ReadonlyArray<Outcome>): void => {
       let top = 0
       for (const r of results) if (Either.isRight(r) && !r.right.duplicate && r.right.lastPosition > top) top = r.right.lastPosition
       head.publish(top)
-      for (let i = 0; i < group.length; i++) {
-        const done = group[i]!.done
-        const r = results[i]!
-        if (done !== undefined) Deferred.unsafeDone(done, Either.isRight(r) ? Exit.succeed(r.right) : Exit.fail(r.left))
-      }
+      for (let i = 0; i < group.length; i++) group[i]!.resume(results[i]!)
     }
 
-    /** Writes groups until the queue is empty, then gives up the writer role in the same step. */
-    const drain = (group: ReadonlyArray<PendingAppend>, own: Outcome | undefined): Effect.Effect<Outcome> =>
-      Effect.flatMap(writeGroup(group), (results) => {
+    /** Writes the queue in groups; another process's lock is waited out with backoff, off the event loop. */
+    function flush(): void {
+      flushScheduled = false
+      while (queue.length > 0) {
+        const group = queue.splice(0, MaxGroup)
+        let results: ReadonlyArray<Outcome>
+        try {
+          results = writeGroupSync(group)
+          busyAttempts = 0
+        } catch (cause) {
+          const failure = new DriverFailure(cause)
+          if (failure.busy && busyAttempts < 80) {
+            queue.unshift(...group)
+            flushScheduled = true
+            setTimeout(flush, Math.min(250, 2 * 1.5 ** busyAttempts++))
+            return
+          }
+          busyAttempts = 0
+          const error = new EventStoreError({ operation: "append", detail: messageOf(cause) })
+          results = group.map((): Outcome => Either.left(error))
+        }
         settle(group, results)
-        const mine = own ?? results[0]!
-        gather = group.length > 1 || pending.length > 0
-        if (pending.length > 0) return drain(pending.splice(0, 512), mine)
-        writing = false
-        return Effect.succeed(mine)
-      })
-
-    const lead = (own: PendingAppend): Effect.Effect<AppendResult, AppendError> =>
-      (gather ? Effect.zipRight(Effect.yieldNow(), Effect.suspend(() => drain([own, ...pending.splice(0, 511)], undefined))) : drain([own], undefined)).pipe(
-        // A defect must not leave the role taken, nor a queued append without an outcome.
-        Effect.onExit((exit) =>
-          Exit.isFailure(exit)
-            ? Effect.sync(() => {
-              writing = false
-              const error = new EventStoreError({ operation: "append", detail: `the writer failed: ${Cause.pretty(exit.cause)}` })
-              for (const p of pending.splice(0)) if (p.done) Deferred.unsafeDone(p.done, Exit.fail(error))
-            })
-            : Effect.void
-        ),
-        Effect.uninterruptible,
-        Effect.flatMap((outcome) => (Either.isRight(outcome) ? Effect.succeed(outcome.right) : Effect.fail(outcome.left)))
-      )
+      }
+    }
 
     const append: EventStoreShape["append"] = (streamId, events, appendOptions) =>
       options.readonly
         ? Effect.fail(new EventStoreError({ operation: "append", detail: "the database was opened read-only" }))
         : Effect.flatMap(prepareAppend(streamId, events), (prepared) =>
-          // Uninterruptible from taking the writer role (or queueing) to handing over: an interrupted
-          // caller must not leave `writing` set with nobody writing. Only the wait is interruptible.
-          Effect.uninterruptibleMask((restore) => {
-            const request = {
+          Effect.async<AppendResult, AppendError>((resume) => {
+            const request: PendingAppend = {
               streamId,
               category: prepared.category,
               events: prepared.events,
               expected: appendOptions?.expected ?? ExpectedVersion.Any(),
-              recordedAt: appendOptions?.recordedAt
+              recordedAt: appendOptions?.recordedAt,
+              resume: (outcome) => resume(Either.isRight(outcome) ? Effect.succeed(outcome.right) : Effect.fail(outcome.left))
             }
-            if (!writing) {
-              writing = true
-              return lead({ ...request, done: undefined })
-            }
-            gather = true
-            const done = Deferred.unsafeMake<AppendResult, AppendError>(undefined as never)
-            pending.push({ ...request, done })
-            return restore(Deferred.await(done))
+            queue.push(request)
+            scheduleFlush()
+            // Interrupted before its group was taken: it is never written. Once taken, it is
+            // written (or not) whatever happens to the caller, as with any commit in flight.
+            return Effect.sync(() => {
+              const at = queue.indexOf(request)
+              if (at >= 0) queue.splice(at, 1)
+            })
           }))
 
     const readAll = (o?: ReadAllOptions) => {

@@ -303,14 +303,15 @@ const beats = (a: CompiledRule, b: CompiledRule): boolean => {
   return a.order > b.order
 }
 
-const candidateRules = (env: Env, subject: Subject): ReadonlyArray<CompiledRule> => {
+/** `headKey`: the lowercased basename of a static command name, else undefined. */
+const candidateRules = (env: Env, subject: Subject, headKey: string | undefined): ReadonlyArray<CompiledRule> => {
   const lists = env.policy.candidates.get(env.tool) ?? env.policy.candidatesOfOtherTools
   const head = subject.argv[0]
   let list: ReadonlyArray<CompiledRule>
   if (subject.kind === "tool") list = lists.anyHead
   else if (head === undefined) list = lists.otherHead
-  else if (head.dynamic || head.glob) list = lists.anyHead
-  else list = lists.byHead.get(basename(head.value.toLowerCase())) ?? lists.otherHead
+  else if (headKey === undefined) list = lists.anyHead
+  else list = lists.byHead.get(headKey) ?? lists.otherHead
   if (env.policy.exactRules.size > 0) {
     const exact = env.policy.exactRules.get(env.trimmed)?.filter((r) => r.tool === env.tool)
     if (exact !== undefined && exact.length > 0) return mergeRules([list, exact])
@@ -339,10 +340,11 @@ const classify = (env: Env, subject: Subject): Classified => {
   const facts: Facts = { lenient: undefined, strict: undefined, argumentPaths: undefined, argumentPathsMayMatch: undefined }
   let hardDeny: CompiledPrefix | null = null
   const head = subject.argv[0]
+  const headKey = head === undefined || head.dynamic || head.glob ? undefined : basename(head.value.toLowerCase())
   const isCommand = subject.kind === "command" && head !== undefined
   // 1. Hard-denied prefixes (shell commands only: W12).
   if (isCommand) {
-    const list = head.dynamic || head.glob ? env.policy.denied : env.policy.deniedByHead.get(basename(head.value.toLowerCase()))
+    const list = headKey === undefined ? env.policy.denied : env.policy.deniedByHead.get(headKey)
     if (list !== undefined) {
       for (const p of list) {
         facts.lenient ??= prepareLenient(subject.argv)
@@ -357,7 +359,7 @@ const classify = (env: Env, subject: Subject): Classified => {
   // 2. Typed rules.
   let winner: CompiledRule | null = null
   let winnerOn: RuleMatch["on"] = "tool"
-  for (const r of candidateRules(env, subject)) {
+  for (const r of candidateRules(env, subject, headKey)) {
     if (r.workspace !== null && r.workspace !== env.cwd) continue
     const crossTool = r.tool !== env.tool
     let certainty: RuleMatch["certainty"] = "match"
@@ -428,7 +430,8 @@ const classify = (env: Env, subject: Subject): Classified => {
     const key = head.value.toLowerCase()
     const own = env.policy.trustedByHead.get(key)
     const byBase = key.includes("/") ? env.policy.trustedByHead.get(basename(key)) : undefined
-    for (const list of [own, byBase]) {
+    for (let l = 0; l < 2; l++) {
+      const list = l === 0 ? own : byBase
       if (list === undefined) continue
       for (const p of list) {
         facts.strict ??= prepareStrict(subject.argv)
@@ -504,25 +507,33 @@ const classify = (env: Env, subject: Subject): Classified => {
 const isReject = (m: AskForApproval): m is { readonly reject: { readonly sandbox_approval: boolean; readonly rules: boolean; readonly mcp_elicitations: boolean } } =>
   typeof m === "object"
 
+interface ModeOutcome {
+  readonly outcome: Outcome
+  readonly reason: string
+}
+
+const ask = (reason: string): ModeOutcome => ({ outcome: "ask", reason })
+const forbid = (reason: string): ModeOutcome => ({ outcome: "forbidden", reason })
+const allow: ModeOutcome = { outcome: "allow", reason: "Execution allowed by policy." }
+
+/** A prompt the reject mode may refuse. */
+const rejectOrAsk = (mode: AskForApproval, mcp: boolean, reason: string): ModeOutcome => {
+  if (isReject(mode)) {
+    if (mode.reject.rules) return forbid(REASONS.rejectRules)
+    if (mode.reject.sandbox_approval) return forbid(REASONS.rejectSandbox)
+    if (mode.reject.mcp_elicitations && mcp) return forbid(REASONS.rejectMcp)
+  }
+  return ask(reason)
+}
+
 /** Applies the approval mode (and sandbox) to a category. */
 const applyMode = (
   env: Env,
   subject: Subject,
   c: Classified
-): { readonly outcome: Outcome; readonly reason: string } => {
+): ModeOutcome => {
   const mode = env.ctx.askForApproval
   const mcp = env.tool.startsWith("mcp__")
-  const ask = (reason: string) => ({ outcome: "ask" as const, reason })
-  const forbid = (reason: string) => ({ outcome: "forbidden" as const, reason })
-  const allow = { outcome: "allow" as const, reason: "Execution allowed by policy." }
-  const rejectPrompt = (reason: string) => {
-    if (isReject(mode)) {
-      if (mode.reject.rules) return forbid(REASONS.rejectRules)
-      if (mode.reject.sandbox_approval) return forbid(REASONS.rejectSandbox)
-      if (mode.reject.mcp_elicitations && mcp) return forbid(REASONS.rejectMcp)
-    }
-    return ask(reason)
-  }
   switch (c.category) {
     case "denied_prefix":
       return forbid(`Command blocked by denied prefix rule '${c.label}'`)
@@ -542,19 +553,19 @@ const applyMode = (
       const detail = c.dangerous[0] ?? ""
       const what = subject.kind === "redirect" ? `Writing to '${subject.target?.value ?? ""}'` : `Potentially destructive command '${subject.text}'`
       if (mode === "never") return forbid(`${what} cannot run without approval, and approval policy is never: ${detail}.`)
-      return rejectPrompt(`${what} requires approval: ${detail}.`)
+      return rejectOrAsk(mode, mcp, `${what} requires approval: ${detail}.`)
     }
     case "uncertain": {
       const detail = c.uncertain[0] ?? ""
       if (mode === "never") return forbid(`Command cannot be analysed with certainty, and approval policy is never: ${detail}.`)
-      return rejectPrompt(`Command cannot be analysed with certainty and requires approval: ${detail}.`)
+      return rejectOrAsk(mode, mcp, `Command cannot be analysed with certainty and requires approval: ${detail}.`)
     }
     case "unmatched":
     case "write": {
       const reason = c.category === "write" ? `Writing to '${subject.target?.value ?? ""}' requires approval.` : REASONS.unmatched
       if (mode === "never") return allow
       if (mode === "on_failure") return env.ctx.sandboxMode === "danger-full-access" ? ask(reason) : allow
-      return rejectPrompt(reason)
+      return rejectOrAsk(mode, mcp, reason)
     }
     case "trusted":
       return mode === "on_request" ? ask(REASONS.policyMode) : allow
@@ -624,7 +635,8 @@ const toolSubject = (text: string): Subject => ({
 /** The decision plus, with `detail`, everything `explain` shows; without it the segments are partial. */
 const evaluateCall = (policy: CompiledPolicy, parser: BashParser, ctx: ExecPolicyContext, detail: boolean): Explanation => {
   const tool = ctx.tool ?? EXEC_SHELL
-  const cwd = normalizeAbsolute(ctx.cwd.trim().replaceAll("\\", "/"))
+  const rawCwd = ctx.cwd.trim()
+  const cwd = normalizeAbsolute(rawCwd.includes("\\") ? rawCwd.replaceAll("\\", "/") : rawCwd)
   const trimmed = ctx.command.trim()
   const home = ctx.home === undefined ? undefined : normalizeAbsolute(ctx.home)
   let subjects: Array<Subject>

@@ -65,6 +65,21 @@ export const canonicalFlags = (token: string): Array<string> => {
   return [t]
 }
 
+const SHORT_FLAG_CLUSTER = /^-[a-z]+$/
+
+/** Adds `canonicalFlags(token)` to `into` (for a lowercased token) without building the list. */
+const addCanonicalFlags = (lower: string, into: Set<string>): void => {
+  if (lower.startsWith("--") || !SHORT_FLAG_CLUSTER.test(lower)) {
+    for (const f of canonicalFlags(lower)) into.add(f)
+    return
+  }
+  if (lower.length === 2) {
+    into.add(lower)
+    return
+  }
+  for (let i = 1; i < lower.length; i++) into.add("-" + lower[i])
+}
+
 /** Normalises a path-looking operand for comparison (`//`, `/./`, trailing `/`, `~/`). */
 export const normalizeOperand = (value: string): string => {
   if (!(value.includes("/") || value === "~" || value === "." || value === "..")) return value
@@ -201,41 +216,53 @@ export const prepareLenient = (argv: ReadonlyArray<ShellWord>): LenientArgv => {
       continue
     }
     const isFlag = !endOfOptions && !w.dynamic && lower.startsWith("-") && lower.length > 1
-    if (isFlag) for (const f of canonicalFlags(lower)) flags.add(f)
+    if (isFlag) addCanonicalFlags(lower, flags)
     if (w.dynamic) wild = true
     tokens.push({ value: lower, flag: isFlag, wild: w.dynamic, glob: w.glob, hasEq: lower.includes("=") })
   }
   return { first: argv[0], tokens, flags, wild }
 }
 
+const CERTAINTY: ReadonlyArray<Certainty> = ["none", "none", "possible", "match"]
+const CODE: Readonly<Record<Certainty, number>> = { none: 1, possible: 2, match: 3 }
+
+/** Memo of `matchPositionals` (0: not computed yet), reused by every call: matching never re-enters. */
+let memo = new Uint8Array(256)
+
 const matchPositionals = (
   rp: ReadonlyArray<string>,
   tokens: ReadonlyArray<Token>,
   openEnded: boolean,
   ri: number,
-  ci: number,
-  memo: Map<number, Certainty>
+  ci: number
 ): Certainty => {
   if (ri === rp.length) return "match"
   if (ci >= tokens.length) return openEnded ? "possible" : "none"
-  const key = ri * 1024 + ci
-  const cached = memo.get(key)
-  if (cached !== undefined) return cached
+  const key = ri * tokens.length + ci
+  const cached = memo[key]!
+  if (cached !== 0) return CERTAINTY[cached]!
   const t = tokens[ci]!
   let result: Certainty
   if (t.flag) {
-    result = matchPositionals(rp, tokens, openEnded, ri, ci + 1, memo)
+    result = matchPositionals(rp, tokens, openEnded, ri, ci + 1)
     if (result !== "match" && !t.hasEq && ci + 1 < tokens.length && !tokens[ci + 1]!.flag) {
-      result = better(result, matchPositionals(rp, tokens, openEnded, ri, ci + 2, memo))
+      result = better(result, matchPositionals(rp, tokens, openEnded, ri, ci + 2))
     }
   } else if (t.wild) {
-    const r = matchPositionals(rp, tokens, openEnded, ri + 1, ci + 1, memo)
+    const r = matchPositionals(rp, tokens, openEnded, ri + 1, ci + 1)
     result = r === "none" ? "none" : "possible"
   } else {
-    result = tokenEquals(t, rp[ri]!) ? matchPositionals(rp, tokens, openEnded, ri + 1, ci + 1, memo) : "none"
+    result = tokenEquals(t, rp[ri]!) ? matchPositionals(rp, tokens, openEnded, ri + 1, ci + 1) : "none"
   }
-  memo.set(key, result)
+  memo[key] = CODE[result]
   return result
+}
+
+const matchAllPositionals = (rp: ReadonlyArray<string>, tokens: ReadonlyArray<Token>, openEnded: boolean): Certainty => {
+  const size = rp.length * tokens.length
+  if (memo.length < size) memo = new Uint8Array(size)
+  else memo.fill(0, 0, size)
+  return matchPositionals(rp, tokens, openEnded, 0, 0)
 }
 
 /** `lenientMatch` over an argv prepared with `prepareLenient`. */
@@ -251,7 +278,7 @@ export const lenientMatchPrepared = (pattern: LenientPattern, argv: LenientArgv,
       if (flagCertainty === "none") return "none"
     }
   }
-  const pos = pattern.positionals.length === 0 ? "match" : matchPositionals(pattern.positionals, argv.tokens, openEnded, 0, 0, new Map())
+  const pos = pattern.positionals.length === 0 ? "match" : matchAllPositionals(pattern.positionals, argv.tokens, openEnded)
   if (pos === "none") return "none"
   if (head === "possible" || flagCertainty === "possible" || pos === "possible") return "possible"
   return "match"

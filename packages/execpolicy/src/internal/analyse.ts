@@ -125,6 +125,9 @@ class Analyser {
       const root = new SyntaxNode(parsed.root, text)
       if (root.hasError) this.note("a nested script does not parse cleanly")
       this.walk(root, { ...frame, depth: frame.depth + 1, stdin: NO_STDIN })
+    } catch {
+      // Reading the tree crosses into wasm; a failure there is "not analysed": it never auto-allows.
+      this.note("a nested script could not be analysed")
     } finally {
       parsed.dispose()
     }
@@ -668,6 +671,9 @@ export const analyseCommand = (parser: BashParser, command: string): ShellAnalys
     const root = new SyntaxNode(parsed.root, command)
     if (root.hasError) a.note("the command does not parse cleanly as bash")
     a.walk(root, { depth: 0, via: "command", wrappers: [], stdin: NO_STDIN, openEnded: false })
+  } catch {
+    // Reading the tree crosses into wasm; a failure there is "not analysed": it never auto-allows.
+    a.note("the command could not be analysed")
   } finally {
     parsed.dispose()
   }

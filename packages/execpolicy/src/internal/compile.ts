@@ -80,6 +80,13 @@ export interface CompiledPolicy {
  */
 export type PathPrefilter = Readonly<Record<PathPattern["anchor"], RegExp | null>>
 
+/** The prefilter of a list of path patterns. */
+export const pathPrefilterOf = (patterns: ReadonlyArray<PathPattern>): PathPrefilter => ({
+  absolute: unionOf(patterns.filter((p) => p.anchor === "absolute"), false),
+  home: unionOf(patterns.filter((p) => p.anchor === "home"), true),
+  workspace: unionOf(patterns.filter((p) => p.anchor === "workspace"), true)
+})
+
 const unionOf = (patterns: ReadonlyArray<PathPattern>, orAncestor: boolean): RegExp | null => {
   if (patterns.length === 0) return null
   // Each source is `^…$`: strip the anchors and put them around the alternation.
@@ -267,11 +274,7 @@ export const compilePolicy = (
       exactRules,
       candidates,
       candidatesOfOtherTools: { byHead: new Map(), otherHead: none, anyHead: none },
-      pathPrefilter: {
-        absolute: unionOf(pathPatterns.filter((p) => p.anchor === "absolute"), false),
-        home: unionOf(pathPatterns.filter((p) => p.anchor === "home"), true),
-        workspace: unionOf(pathPatterns.filter((p) => p.anchor === "workspace"), true)
-      }
+      pathPrefilter: pathPrefilterOf(pathPatterns)
     }
   }
 }

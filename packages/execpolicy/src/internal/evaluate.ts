@@ -61,7 +61,7 @@ const PRIORITY: Readonly<Record<SegmentCategory, number>> = {
 }
 
 /** A segment under evaluation: a shell segment, or the single pseudo-segment of a non-shell tool call. */
-interface Subject {
+export interface Subject {
   readonly index: number
   readonly kind: ShellSegment["kind"] | "tool"
   readonly argv: ReadonlyArray<ShellWord>
@@ -77,15 +77,15 @@ interface Subject {
   readonly uncertain: ReadonlyArray<string>
 }
 
-/**
- * Path facts of one call, memoised: for each normalised absolute path, the strings a pattern of each
- * anchor tests (the path relative to its root, then every ancestor), as `pathPatternMatches` does.
- */
 /** `abs` relative to `root` (`""` for the root itself), or null when it is outside. */
 const relativeTo = (abs: string, root: string): string | null =>
   !isWithin(abs, root) ? null : abs === root ? "" : root === "/" ? abs.slice(1) : abs.slice(root.length + 1)
 
-class PathFacts {
+/**
+ * Path facts of one call, memoised: for each normalised absolute path, the strings a pattern of each
+ * anchor tests (the path relative to its root, then every ancestor), as `pathPatternMatches` does.
+ */
+export class PathFacts {
   private absolute: Map<string, ReadonlyArray<string>> | undefined
   private workspace: Map<string, ReadonlyArray<string> | null> | undefined
   private home: Map<string, ReadonlyArray<string> | null> | undefined
@@ -303,17 +303,27 @@ const beats = (a: CompiledRule, b: CompiledRule): boolean => {
   return a.order > b.order
 }
 
-/** `headKey`: the lowercased basename of a static command name, else undefined. */
-const candidateRules = (env: Env, subject: Subject, headKey: string | undefined): ReadonlyArray<CompiledRule> => {
-  const lists = env.policy.candidates.get(env.tool) ?? env.policy.candidatesOfOtherTools
-  const head = subject.argv[0]
+/**
+ * The typed rules that can apply to a segment, in policy order: the lists compiled at load time for
+ * the tool and the segment's command name (`headKey`: the lowercased basename of a static name,
+ * undefined when the name is dynamic or a glob), plus `command_exact` rules for this exact text.
+ */
+export const candidateRules = (
+  policy: CompiledPolicy,
+  tool: string,
+  kind: Subject["kind"],
+  head: ShellWord | undefined,
+  headKey: string | undefined,
+  trimmed: string
+): ReadonlyArray<CompiledRule> => {
+  const lists = policy.candidates.get(tool) ?? policy.candidatesOfOtherTools
   let list: ReadonlyArray<CompiledRule>
-  if (subject.kind === "tool") list = lists.anyHead
+  if (kind === "tool") list = lists.anyHead
   else if (head === undefined) list = lists.otherHead
   else if (headKey === undefined) list = lists.anyHead
   else list = lists.byHead.get(headKey) ?? lists.otherHead
-  if (env.policy.exactRules.size > 0) {
-    const exact = env.policy.exactRules.get(env.trimmed)?.filter((r) => r.tool === env.tool)
+  if (policy.exactRules.size > 0) {
+    const exact = policy.exactRules.get(trimmed)?.filter((r) => r.tool === tool)
     if (exact !== undefined && exact.length > 0) return mergeRules([list, exact])
   }
   return list
@@ -359,7 +369,7 @@ const classify = (env: Env, subject: Subject): Classified => {
   // 2. Typed rules.
   let winner: CompiledRule | null = null
   let winnerOn: RuleMatch["on"] = "tool"
-  for (const r of candidateRules(env, subject, headKey)) {
+  for (const r of candidateRules(env.policy, env.tool, subject.kind, head, headKey, env.trimmed)) {
     if (r.workspace !== null && r.workspace !== env.cwd) continue
     const crossTool = r.tool !== env.tool
     let certainty: RuleMatch["certainty"] = "match"

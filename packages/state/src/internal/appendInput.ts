@@ -66,9 +66,43 @@ const jsonProblem = (value: unknown, path: string, seen: Set<object>): string | 
   }
 }
 
+/**
+ * Whether `value` is plain JSON, without building paths: the common case costs one walk with no
+ * allocation. `depth` stands in for cycle detection (a cycle exceeds any depth); past it the
+ * precise check decides.
+ */
+const isPlainJson = (value: unknown, depth: number): boolean => {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return true
+    case "number":
+      return Number.isFinite(value)
+    case "object": {
+      if (value === null) return true
+      if (depth > 64) return false
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) {
+          if (!(i in value) || !isPlainJson(value[i], depth + 1)) return false
+        }
+        return true
+      }
+      const proto = Object.getPrototypeOf(value)
+      if (proto !== Object.prototype && proto !== null) return false
+      for (const key in value) {
+        const v = (value as Record<string, unknown>)[key]
+        if (v !== undefined && !isPlainJson(v, depth + 1)) return false
+      }
+      return true
+    }
+    default:
+      return false
+  }
+}
+
 /** The JSON text of a plain JSON value, or why it is not one. */
 const toJson = (value: unknown, path: string): { readonly json: string } | { readonly problem: string } => {
-  const problem = jsonProblem(value, path, new Set())
+  const problem = isPlainJson(value, 0) ? undefined : jsonProblem(value, path, new Set())
   return problem === undefined ? { json: JSON.stringify(value) } : { problem }
 }
 

@@ -29,6 +29,7 @@ import {
   type StreamInfo
 } from "../EventStore.ts"
 import { type PreparedEvent, prepareAppend } from "./appendInput.ts"
+import { type Checkpointer, SafetyNetPages, startCheckpointer } from "./checkpointer.ts"
 import { makeHeadSignal } from "./headSignal.ts"
 import { pagedStream, subscribeStream } from "./subscription.ts"
 
@@ -126,6 +127,15 @@ export const makeSqliteStore = (options: SqliteStoreOptions) =>
       }),
       (connection) => Effect.sync(() => connection.close())
     )
+
+    // Checkpoints run on a worker thread; should it be unavailable, SQLite's default comes back.
+    const checkpointer: Checkpointer = options.readonly
+      ? { committed: () => {} }
+      : yield* Effect.sync(() => db.pragma(`wal_autocheckpoint = ${SafetyNetPages}`)).pipe(
+        Effect.zipRight(startCheckpointer(options.filename, () => {
+          if (db.open) db.pragma("wal_autocheckpoint = 1000")
+        }))
+      )
 
     /** Runs synchronous driver work, waiting out other processes' locks asynchronously. */
     const attempt = <A>(operation: string, work: () => A): Effect.Effect<A, EventStoreError> =>
@@ -315,6 +325,7 @@ export const makeSqliteStore = (options: SqliteStoreOptions) =>
           results = group.map((): Outcome => Either.left(error))
         }
         settle(group, results)
+        checkpointer.committed()
       }
     }
 

@@ -5,6 +5,7 @@
  */
 import { Either, JSONSchema, ParseResult, Schema } from "effect"
 import type { RecordedEvent } from "./Envelope.ts"
+import { compileFastCheck, Fast } from "./internal/fastCheck.ts"
 
 /** One version of an event type: its schema and how to lift the previous version into it. */
 export interface EventVersion {
@@ -123,7 +124,10 @@ const compile = (definition: AnyEventDefinition): CompiledType => {
   const decoders = new Map<number, (u: unknown) => Either.Either<unknown, ParseResult.ParseError>>()
   const upcasters = new Map<number, (previous: unknown) => unknown>()
   for (const v of definition.versions) {
-    decoders.set(v.version, Schema.decodeUnknownEither(v.schema, { errors: "first" }))
+    const decode = Schema.decodeUnknownEither(v.schema, { errors: "first" })
+    // Plain-data schemas skip the decoder when the payload already is exactly what it would return.
+    const fast = compileFastCheck(v.schema.ast)
+    decoders.set(v.version, fast === undefined ? decode : (u) => (fast(u) === Fast.Exact ? Either.right(u) : decode(u)))
     if (v.upcast) upcasters.set(v.version, v.upcast)
   }
   return { latest: definition.version, decoders, upcasters }

@@ -47,6 +47,9 @@ FROM json_each(?) AS j
 ORDER BY j.key
 RETURNING position`
 
+/** The metadata of events recorded without any, shared (and frozen) rather than parsed each time. */
+const NoMetadata: RecordedEvent["metadata"] = Object.freeze({})
+
 type Row = readonly [number, string, number, string, string, number, string, string, number]
 
 /** Whether a stream at `version` satisfies the expected version. */
@@ -185,7 +188,7 @@ export const makeSqliteStore = (options: SqliteStoreOptions) =>
               eventType: r[4],
               schemaVersion: r[5],
               payload: JSON.parse(r[6]),
-              metadata: JSON.parse(r[7]),
+              metadata: r[7] === "{}" ? NoMetadata : JSON.parse(r[7]),
               recordedAt: r[8]
             }
           } catch (cause) {

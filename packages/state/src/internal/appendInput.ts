@@ -125,33 +125,42 @@ const envelopeProblem = (e: unknown): string | undefined => {
   return undefined
 }
 
+/** A batch checked and serialised for storage. */
+export interface PreparedAppend {
+  readonly category: string
+  readonly events: ReadonlyArray<PreparedEvent>
+}
+
 /** Checks a batch: stream id shape, non-empty, valid envelopes, JSON payloads, distinct ids. */
-export const prepareAppend = (
-  streamId: string,
-  events: ReadonlyArray<unknown>
-): Effect.Effect<{ readonly category: string; readonly events: ReadonlyArray<PreparedEvent> }, InvalidAppend> =>
+export const prepareAppendSync = (streamId: string, events: ReadonlyArray<unknown>): PreparedAppend | InvalidAppend => {
+  const fail = (detail: string) => new InvalidAppend({ streamId, detail })
+  if (typeof streamId !== "string" || streamId.length > 512 || !StreamIdPattern.test(streamId)) {
+    return fail("a stream id is `<category>-<id>` with a lowercase category (at most 512 characters)")
+  }
+  if (!Array.isArray(events) || events.length === 0) return fail("a batch holds at least one event")
+  const prepared: Array<PreparedEvent> = new Array(events.length)
+  const seen = events.length > 1 ? new Set<string>() : undefined
+  for (let i = 0; i < events.length; i++) {
+    const raw = events[i]
+    const problem = envelopeProblem(raw)
+    if (problem !== undefined) return fail(`event ${i}: ${problem}`)
+    const e = raw as { eventId: string; eventType: string; schemaVersion: number; payload: unknown; metadata: unknown }
+    if (seen !== undefined) {
+      if (seen.has(e.eventId)) return fail(`event id ${e.eventId} appears twice in the batch`)
+      seen.add(e.eventId)
+    }
+    const payload = toJson(e.payload, "payload")
+    if ("problem" in payload) return fail(`event ${i} (${e.eventType}): payload is not JSON: ${payload.problem}`)
+    const metadata = toJson(e.metadata, "metadata")
+    if ("problem" in metadata) return fail(`event ${i} (${e.eventType}): metadata is not JSON: ${metadata.problem}`)
+    prepared[i] = { eventId: e.eventId, eventType: e.eventType, schemaVersion: e.schemaVersion, payloadJson: payload.json, metadataJson: metadata.json }
+  }
+  return { category: categoryOf(streamId), events: prepared }
+}
+
+/** `prepareAppendSync` as an effect. */
+export const prepareAppend = (streamId: string, events: ReadonlyArray<unknown>): Effect.Effect<PreparedAppend, InvalidAppend> =>
   Effect.suspend(() => {
-    const fail = (detail: string) => Effect.fail(new InvalidAppend({ streamId, detail }))
-    if (typeof streamId !== "string" || streamId.length > 512 || !StreamIdPattern.test(streamId)) {
-      return fail("a stream id is `<category>-<id>` with a lowercase category (at most 512 characters)")
-    }
-    if (!Array.isArray(events) || events.length === 0) return fail("a batch holds at least one event")
-    const prepared: Array<PreparedEvent> = new Array(events.length)
-    const seen = events.length > 1 ? new Set<string>() : undefined
-    for (let i = 0; i < events.length; i++) {
-      const raw = events[i]
-      const problem = envelopeProblem(raw)
-      if (problem !== undefined) return fail(`event ${i}: ${problem}`)
-      const e = raw as { eventId: string; eventType: string; schemaVersion: number; payload: unknown; metadata: unknown }
-      if (seen !== undefined) {
-        if (seen.has(e.eventId)) return fail(`event id ${e.eventId} appears twice in the batch`)
-        seen.add(e.eventId)
-      }
-      const payload = toJson(e.payload, "payload")
-      if ("problem" in payload) return fail(`event ${i} (${e.eventType}): payload is not JSON: ${payload.problem}`)
-      const metadata = toJson(e.metadata, "metadata")
-      if ("problem" in metadata) return fail(`event ${i} (${e.eventType}): metadata is not JSON: ${metadata.problem}`)
-      prepared[i] = { eventId: e.eventId, eventType: e.eventType, schemaVersion: e.schemaVersion, payloadJson: payload.json, metadataJson: metadata.json }
-    }
-    return Effect.succeed({ category: categoryOf(streamId), events: prepared })
+    const prepared = prepareAppendSync(streamId, events)
+    return prepared instanceof InvalidAppend ? Effect.fail(prepared) : Effect.succeed(prepared)
   })

@@ -17,7 +17,7 @@
 import type { RecordedEvent } from "@codewhale/protocol"
 import Database from "better-sqlite3"
 import { Duration, Effect, Either, Schedule } from "effect"
-import { EventIdConflict, EventStoreError, type AppendError, WrongExpectedVersion } from "../Errors.ts"
+import { EventIdConflict, EventStoreError, type AppendError, InvalidAppend, WrongExpectedVersion } from "../Errors.ts"
 import {
   type AppendResult,
   DefaultPageSize,
@@ -28,7 +28,7 @@ import {
   type ReadAllOptions,
   type StreamInfo
 } from "../EventStore.ts"
-import { type PreparedEvent, prepareAppend } from "./appendInput.ts"
+import { type PreparedEvent, prepareAppendSync } from "./appendInput.ts"
 import { type Checkpointer, SafetyNetPages, startCheckpointer } from "./checkpointer.ts"
 import { makeHeadSignal } from "./headSignal.ts"
 import { pagedStream, subscribeStream } from "./subscription.ts"
@@ -332,28 +332,32 @@ export const makeSqliteStore = (options: SqliteStoreOptions) =>
       }
     }
 
+    const readOnlyError = new EventStoreError({ operation: "append", detail: "the database was opened read-only" })
+    const anyVersion = ExpectedVersion.Any()
+
     const append: EventStoreShape["append"] = (streamId, events, appendOptions) =>
       options.readonly
-        ? Effect.fail(new EventStoreError({ operation: "append", detail: "the database was opened read-only" }))
-        : Effect.flatMap(prepareAppend(streamId, events), (prepared) =>
-          Effect.async<AppendResult, AppendError>((resume) => {
-            const request: PendingAppend = {
-              streamId,
-              category: prepared.category,
-              events: prepared.events,
-              expected: appendOptions?.expected ?? ExpectedVersion.Any(),
-              recordedAt: appendOptions?.recordedAt,
-              resume: (outcome) => resume(Either.isRight(outcome) ? Effect.succeed(outcome.right) : Effect.fail(outcome.left))
-            }
-            queue.push(request)
-            scheduleFlush()
-            // Interrupted before its group was taken: it is never written. Once taken, it is
-            // written (or not) whatever happens to the caller, as with any commit in flight.
-            return Effect.sync(() => {
-              const at = queue.indexOf(request)
-              if (at >= 0) queue.splice(at, 1)
-            })
-          }))
+        ? Effect.fail(readOnlyError)
+        : Effect.async<AppendResult, AppendError>((resume) => {
+          const prepared = prepareAppendSync(streamId, events)
+          if (prepared instanceof InvalidAppend) return resume(Effect.fail(prepared))
+          const request: PendingAppend = {
+            streamId,
+            category: prepared.category,
+            events: prepared.events,
+            expected: appendOptions?.expected ?? anyVersion,
+            recordedAt: appendOptions?.recordedAt,
+            resume: (outcome) => resume(Either.isRight(outcome) ? Effect.succeed(outcome.right) : Effect.fail(outcome.left))
+          }
+          queue.push(request)
+          scheduleFlush()
+          // Interrupted before its group was taken: it is never written. Once taken, it is
+          // written (or not) whatever happens to the caller, as with any commit in flight.
+          return Effect.sync(() => {
+            const at = queue.indexOf(request)
+            if (at >= 0) queue.splice(at, 1)
+          })
+        })
 
     const readAll = (o?: ReadAllOptions) => {
       const after = o?.after ?? 0

@@ -123,7 +123,7 @@ export const runDemo = (home: string) =>
       const store = yield* EventStore
       const pipeline = yield* ToolPipeline
       const headBefore = yield* store.headPosition
-      yield* Console.log(`Codewhale demo — event log ${db} (${headBefore} events before this run)`)
+      yield* Console.log(`Codewhale demo — event log ${db} (head at position ${headBefore} before this run)`)
       yield* line(`workspace ${workspace}; provider ${demoConfig.provider}, model ${demoConfig.model}, API key ${demoConfig.hasApiKey ? "present" : "absent"}`)
 
       yield* section("1. A thread, a message and a prompt")

@@ -9,7 +9,7 @@ import { Effect } from "effect"
 import { EXEC_SHELL, type ExecPolicyContext } from "./Context.ts"
 import type { BashParser } from "./ShellParser.ts"
 import { analyseCommand } from "./internal/analyse.ts"
-import { normalizeAbsolute, resolvePath } from "./internal/paths.ts"
+import { normalizeAbsolute, resolveDir, resolvePath } from "./internal/paths.ts"
 
 const realOrUndefined = (p: string): Effect.Effect<string | undefined> =>
   Effect.tryPromise(() => realpath(p)).pipe(Effect.orElseSucceed(() => undefined))
@@ -29,8 +29,8 @@ export const resolveContextPaths = (parser: BashParser, ctx: ExecPolicyContext):
     for (const p of ctx.paths ?? []) add(p)
     if ((ctx.tool ?? EXEC_SHELL) === EXEC_SHELL) {
       const analysis = analyseCommand(parser, ctx.command)
-      const bases = [cwd, ...analysis.cdTargets.map((t) => resolvePath(t, cwd, ctx.home))]
       for (const s of analysis.segments) {
+        const bases = s.dirs.map((d) => resolveDir(d, cwd, ctx.home))
         const words = s.kind === "redirect" ? (s.target ? [s.target] : []) : s.argv.slice(1)
         for (const w of words) {
           if (w.dynamic || w.glob || w.value.startsWith("-")) continue

@@ -61,6 +61,12 @@ export interface ShellSegment {
   readonly writes: boolean
   /** Reasons this segment cannot be known with certainty; non-empty means "never auto-allow". */
   readonly uncertain: ReadonlyArray<string>
+  /**
+   * The directories this segment may run in, each as the static `cd` targets applied in order from
+   * the starting directory (`[]` is the starting directory itself, `["src", ".."]` is `cd src` then
+   * `cd ..`). Every directory it can really run in is listed; some listed ones may be unreachable.
+   */
+  readonly dirs: ReadonlyArray<ReadonlyArray<string>>
 }
 
 /** The result of analysing one command line. */

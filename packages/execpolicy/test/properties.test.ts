@@ -54,6 +54,57 @@ const arbCommand = fc.constantFrom(...COMMANDS)
 
 const SEVERITY = { allow: 0, ask: 1, forbidden: 2 } as const
 
+/** The policy with every workspace-relative path pattern written as the absolute path under `ws`. */
+const anchorPaths = (policy: PolicyInput, ws: string): PolicyInput => {
+  const layer = (l: PolicyInput["user"]) =>
+    l === undefined ? l : {
+      ...l,
+      rules: (l.rules ?? []).map((r) => r.path === undefined || r.path.startsWith("/") || r.path.startsWith("~") ? r : { ...r, path: `${ws}/${r.path}` })
+    }
+  return { builtin: layer(policy.builtin), agent: layer(policy.agent), user: layer(policy.user) }
+}
+
+/**
+ * Where each part of `p0 op0 p1 op1 …` runs, by bash's rules, over every way each part can succeed
+ * or fail: `|` binds tightest and runs each side in a subshell, `&&`/`||` run the next pipeline on
+ * success/failure, `;`/newline/`&` end an and-or list (`&` runs it in a background subshell), and
+ * only a successful `cd src` outside a subshell moves the shell.
+ */
+const runDirs = (parts: ReadonlyArray<string>, ops: ReadonlyArray<string>): Array<Set<string>> => {
+  const dirs = parts.map(() => new Set<string>())
+  const op = (i: number) => (i < parts.length - 1 ? ops[i]!.trim() || ";" : ";")
+  for (let outcome = 0; outcome < 1 << parts.length; outcome++) {
+    const ok = (i: number) => ((outcome >> i) & 1) === 1
+    let cwd = WS
+    let i = 0
+    while (i < parts.length) {
+      // One and-or list: pipelines joined by && / ||, ended by ; newline & or the end.
+      let end = i
+      while (op(end) === "&&" || op(end) === "||" || op(end) === "|") end++
+      const background = op(end) === "&"
+      let here = cwd
+      let last = true
+      let joiner = ""
+      let j = i
+      while (j <= end) {
+        let k = j
+        while (op(k) === "|" && k < end) k++
+        // A skipped pipeline leaves the last status as it was.
+        if (joiner === "" || (joiner === "&&") === last) {
+          for (let m = j; m <= k; m++) dirs[m]!.add(here)
+          if (k === j && parts[j] === "cd src" && ok(j)) here = `${here}/src`
+          last = ok(k)
+        }
+        joiner = op(k)
+        j = k + 1
+      }
+      if (!background) cwd = here
+      i = end + 1
+    }
+  }
+  return dirs
+}
+
 let parser: BashParser
 beforeAll(async () => {
   parser = await getParser()
@@ -98,19 +149,14 @@ describe("properties", () => {
       fc.property(arbPolicy, fc.array(arbCommand, { minLength: 2, maxLength: 4 }), fc.array(fc.constantFrom(...OPS), { minLength: 3, maxLength: 3 }), arbMode, (policy, parts, ops, mode) => {
         const e = engine(policy)
         const chain = parts.reduce((acc, part, i) => (i === 0 ? part : acc + ops[i - 1] + part), "")
-        // Each part is judged where it really runs: after `cd src &&` (or `;`, newline) the later
-        // parts run in src; after `cd src ||`, `|` or `&` that is undecidable, so such chains are skipped.
-        let cwd = WS
-        const inPlace: Array<number> = []
-        for (let i = 0; i < parts.length; i++) {
-          inPlace.push(SEVERITY[decisionWord(e.check(shell(parts[i]!, mode, { cwd })))])
-          if (parts[i] === "cd src" && i < parts.length - 1) {
-            const op = ops[i]!
-            fc.pre(op === " && " || op === "; " || op === "\n")
-            cwd = `${WS}/src`
-          }
-        }
-        expect(severity(e, chain, mode)).toBeGreaterThanOrEqual(Math.max(...inPlace))
+        // Each part is judged alone in every directory it can really run in (`cd src` may move the
+        // later parts), against the same workspace: the chain's workspace-relative rules stay
+        // anchored at WS, so they are spelled absolute when a part is judged from another directory.
+        const anchored = engine(anchorPaths(policy, WS))
+        const strictest = Math.max(...runDirs(parts, ops).flatMap((dirs, i) =>
+          [...dirs].map((cwd) => SEVERITY[decisionWord((cwd === WS ? e : anchored).check(shell(parts[i]!, mode, { cwd })))])
+        ))
+        expect(severity(e, chain, mode)).toBeGreaterThanOrEqual(strictest)
       }),
       { numRuns: 300 }
     )

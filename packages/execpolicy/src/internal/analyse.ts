@@ -36,6 +36,11 @@ interface Redirect {
   readonly extraArgs: ReadonlyArray<ShellWord>
 }
 
+/** The directories a segment with no `cd` before it may run in: only the starting one. */
+export const START_DIRS: ReadonlyArray<ReadonlyArray<string>> = [[]]
+/** Most distinct directories tracked for one command line; more makes later paths uncertain. */
+export const MAX_DIRS = 16
+
 const NO_STDIN: Stdin = { kind: "none" }
 const PIPE: Stdin = { kind: "pipe" }
 
@@ -59,6 +64,8 @@ class Analyser {
   readonly segments: Array<ShellSegment> = []
   readonly uncertain: Array<string> = []
   readonly cdTargets: Array<string> = []
+  /** Where the shell may be now (see `ShellSegment.dirs`); replaced, never mutated. */
+  dirs: ReadonlyArray<ReadonlyArray<string>> = START_DIRS
   private group = 0
   private full = false
 
@@ -106,8 +113,46 @@ class Analyser {
       openEnded: frame.openEnded,
       target: extra.target ?? null,
       writes: extra.writes ?? false,
-      uncertain: extra.uncertain ?? []
+      uncertain: extra.uncertain ?? [],
+      dirs: this.dirs
     })
+  }
+
+  /** After a static `cd target`: the shell may now also be in `target` relative to where it was. */
+  changeDir(target: string): void {
+    const next = [...this.dirs]
+    const seen = new Set(next.map((d) => d.join("\0")))
+    for (const d of this.dirs) {
+      const moved = [...d, target]
+      const key = moved.join("\0")
+      if (seen.has(key)) continue
+      if (next.length >= MAX_DIRS) {
+        this.note(`changes directory in more than ${MAX_DIRS} ways`)
+        break
+      }
+      seen.add(key)
+      next.push(moved)
+    }
+    this.dirs = next
+  }
+
+  /** Walks a part that runs in a subshell: a `cd` inside it does not move the rest of the line. */
+  isolated(node: SyntaxNode, frame: Frame): void {
+    const dirs = this.dirs
+    this.walk(node, frame)
+    this.dirs = dirs
+  }
+
+  /**
+   * Walks a loop: a later iteration runs where an earlier one left the shell, so when the body
+   * changes directory every segment of the loop may run in every directory the loop reaches.
+   */
+  loop(node: SyntaxNode, frame: Frame): void {
+    const before = this.dirs
+    const first = this.segments.length
+    this.children(node, frame)
+    if (this.dirs === before) return
+    for (let i = first; i < this.segments.length; i++) this.segments[i] = { ...this.segments[i]!, dirs: this.dirs }
   }
 
   /** Parses and walks a nested script (`bash -c`, `eval`, here-doc to a shell). */
@@ -140,13 +185,24 @@ class Analyser {
       case "redirected_statement":
         return this.redirected(node, frame)
       case "pipeline": {
+        // Every command of a pipeline runs in a subshell.
         let first = true
         for (const child of node.namedChildren) {
-          this.walk(child, first ? frame : { ...frame, stdin: PIPE })
+          this.isolated(child, first ? frame : { ...frame, stdin: PIPE })
           first = false
         }
         return
       }
+      case "subshell": {
+        const dirs = this.dirs
+        this.children(node, frame)
+        this.dirs = dirs
+        return
+      }
+      case "for_statement":
+      case "c_style_for_statement":
+      case "while_statement":
+        return this.loop(node, frame)
       case "command_substitution":
       case "process_substitution": {
         if (frame.depth >= MAX_DEPTH) {
@@ -154,7 +210,10 @@ class Analyser {
           return
         }
         const via: SegmentVia = node.type === "command_substitution" ? "substitution" : "process_substitution"
-        return this.children(node, { ...frame, depth: frame.depth + 1, via, stdin: NO_STDIN, openEnded: false })
+        const dirs = this.dirs
+        this.children(node, { ...frame, depth: frame.depth + 1, via, stdin: NO_STDIN, openEnded: false })
+        this.dirs = dirs
+        return
       }
       case "function_definition":
         this.note("defines a shell function (a function can shadow any command)")
@@ -310,9 +369,19 @@ class Analyser {
   command(node: SyntaxNode, frame: Frame, outer: ReadonlyArray<Redirect>): void {
     const env: Array<string> = []
     const envUncertain: Array<string> = []
-    const raw: Array<RawWord> = []
+    // tree-sitter-bash can join the next line to the last command of a pipeline
+    // (`ls | ls | ls⏎echo x`); bash runs that line as a command of its own, so it is split off.
+    const lines: Array<Array<RawWord>> = [[]]
+    let raw = lines[0]!
+    let previous: SyntaxNode | undefined
+    const multiline = node.text.includes("\n")
     const out = { stdin: frame.stdin, redirects: [...outer] as Array<Redirect> }
     for (const child of node.namedChildren) {
+      if (multiline && previous !== undefined && raw.length > 0 && previous.newlineBefore(child)) {
+        raw = []
+        lines.push(raw)
+      }
+      previous = child
       switch (child.type) {
         case "variable_assignment": {
           const name = child.namedChildren[0]?.text ?? ""
@@ -339,11 +408,14 @@ class Analyser {
           this.walk(child, frame)
       }
     }
-    const words = toWords(raw)
-    for (const r of out.redirects) words.push(...r.extraArgs)
-    const group = this.newGroup()
-    this.argv(words, env, envUncertain, group, { ...frame, stdin: out.stdin })
-    this.redirectSegments(out.redirects, group, frame)
+    for (let l = 0; l < lines.length; l++) {
+      const last = l === lines.length - 1
+      const words = toWords(lines[l]!)
+      if (last) for (const r of out.redirects) words.push(...r.extraArgs)
+      const group = this.newGroup()
+      this.argv(words, l === 0 ? env : [], l === 0 ? envUncertain : [], group, { ...frame, stdin: last ? out.stdin : frame.stdin })
+      if (last) this.redirectSegments(out.redirects, group, frame)
+    }
   }
 
   argv(
@@ -386,11 +458,16 @@ class Analyser {
     }
     if (known && base === "watch") return this.watch(words, env, uncertain, group, frame)
     if (known && base === "xargs") return this.xargs(words, env, uncertain, group, frame)
+    let cdTarget: string | undefined
     if (known && (base === "cd" || base === "pushd")) {
       const target = args.find((a) => !a.value.startsWith("-"))
-      if (target !== undefined && !target.dynamic) this.cdTargets.push(target.value)
+      if (target !== undefined && !target.dynamic) {
+        this.cdTargets.push(target.value)
+        cdTarget = target.value
+      } else if (target === undefined && base === "cd" && !args.some((a) => a.value === "-")) cdTarget = "~"
     }
     this.emit("command", group, words, frame, { env, uncertain })
+    if (cdTarget !== undefined) this.changeDir(cdTarget)
     if (known && base === "find") this.findExec(args, group, frame)
   }
 

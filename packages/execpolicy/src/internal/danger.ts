@@ -9,8 +9,11 @@ import { basename } from "./words.ts"
 
 const SCRATCH = ["/tmp", "/var/tmp", "/private/tmp"]
 
-/** Why a path operand of a destructive command reaches outside the workspace, or undefined. */
-export const riskyTarget = (w: ShellWord, cwd: string, home: string | undefined): string | undefined => {
+/**
+ * Why a path operand of a destructive command reaches outside the workspace (`cwd`), or undefined.
+ * Relative operands are resolved against `dir`, the directory the command runs in (default `cwd`).
+ */
+export const riskyTarget = (w: ShellWord, cwd: string, home: string | undefined, dir: string = cwd): string | undefined => {
   let value = w.value
   if (w.dynamic) {
     const i = value.search(/[$`]/)
@@ -24,7 +27,7 @@ export const riskyTarget = (w: ShellWord, cwd: string, home: string | undefined)
     value = prefix.includes("/") ? prefix.slice(0, prefix.lastIndexOf("/") + 1) || "/" : "."
     if (value === ".") return undefined
   }
-  const abs = resolvePath(value, cwd, home)
+  const abs = resolvePath(value, dir, home)
   if (abs === "/") return `${w.value} is the root directory`
   if (abs === cwd) return `${w.value} is the whole workspace`
   if (isWithin(abs, cwd)) return undefined
@@ -51,14 +54,17 @@ const operands = (argv: ReadonlyArray<ShellWord>): { flags: Set<string>; positio
 
 const NEUTRAL_DEVICES = /^\/dev\/(?:null|zero|stdout|stderr|stdin|tty|fd\/\d+|random|urandom)$/
 
-/** Reasons a segment is on the dangerous floor (empty when it is not). */
-export const dangerReasons = (seg: ShellSegment, cwd: string, home: string | undefined): Array<string> => {
+/**
+ * Reasons a segment is on the dangerous floor (empty when it is not). `cwd` is the workspace; `dir`
+ * is the directory the segment runs in (after a `cd`), against which relative operands resolve.
+ */
+export const dangerReasons = (seg: ShellSegment, cwd: string, home: string | undefined, dir: string = cwd): Array<string> => {
   const out: Array<string> = []
   if (seg.kind === "redirect") {
     if (!seg.writes || seg.target === null) return out
     if (NEUTRAL_DEVICES.test(seg.target.value)) return out
     if (seg.target.value.startsWith("/dev/")) return [`writes to the device ${seg.target.value}`]
-    const why = riskyTarget(seg.target, cwd, home)
+    const why = riskyTarget(seg.target, cwd, home, dir)
     if (why !== undefined) out.push(`writes to a file: ${why}`)
     return out
   }
@@ -69,7 +75,7 @@ export const dangerReasons = (seg: ShellSegment, cwd: string, home: string | und
   const args = () => (parsed ??= operands(seg.argv))
   const targets = (list: ReadonlyArray<ShellWord>, what: string) => {
     for (const t of list) {
-      const why = riskyTarget(t, cwd, home)
+      const why = riskyTarget(t, cwd, home, dir)
       if (why !== undefined) out.push(`${what}: ${why}`)
     }
   }

@@ -11,7 +11,7 @@ import type { ExecApprovalRequirement, ExecPolicyDecision } from "../Decision.ts
 import type { Explanation, RuleMatch, SegmentCategory, SegmentExplanation } from "../Explanation.ts"
 import type { ShellSegment, ShellWord } from "../Segments.ts"
 import type { BashParser } from "../ShellParser.ts"
-import { analyseCommand } from "./analyse.ts"
+import { analyseCommand, START_DIRS } from "./analyse.ts"
 import { INTERPRETERS, isLauncher } from "./commandTables.ts"
 import { type CompiledPolicy, type CompiledPrefix, type CompiledRule, mergeRules, type PathPrefilter } from "./compile.ts"
 import { dangerReasons } from "./danger.ts"
@@ -29,6 +29,7 @@ import {
   isWithin,
   normalizeAbsolute,
   type PathPattern,
+  resolveDir,
   resolvePath,
   selfAndAncestors,
   UNKNOWN_HOME
@@ -75,6 +76,8 @@ export interface Subject {
   readonly target: ShellWord | null
   readonly writes: boolean
   readonly uncertain: ReadonlyArray<string>
+  /** The directories it may run in (`ShellSegment.dirs`); a tool call runs in the context's cwd. */
+  readonly dirs: ReadonlyArray<ReadonlyArray<string>>
 }
 
 /** `abs` relative to `root` (`""` for the root itself), or null when it is outside. */
@@ -146,7 +149,6 @@ interface Env {
   readonly cwd: string
   readonly home: string | undefined
   readonly trimmed: string
-  readonly bases: ReadonlyArray<string>
   readonly ctxPaths: ReadonlyArray<string>
   readonly chained: boolean
   readonly paths: PathFacts
@@ -161,6 +163,8 @@ type ArgumentPath = { readonly glob: false; readonly views: ReadonlyArray<string
 
 /** What one segment's matching needs, prepared on first use and shared by every rule. */
 interface Facts {
+  /** The directory the segment runs in (relative arguments resolve against it). */
+  readonly dir: string
   lenient: LenientArgv | undefined
   strict: StrictArgv | undefined
   argumentPaths: ReadonlyArray<ArgumentPath> | undefined
@@ -215,8 +219,8 @@ const pathMatchesAny = (env: Env, pattern: PathPattern, paths: ReadonlyArray<str
 
 const GLOB_CHAR = /[*?[]/
 
-/** Paths named by a segment's arguments (or its redirect target), against cwd and every `cd` target. */
-const argumentPaths = (env: Env, subject: Subject): ReadonlyArray<ArgumentPath> => {
+/** Paths named by a segment's arguments (or its redirect target), relative ones against `dir`. */
+const argumentPaths = (env: Env, subject: Subject, dir: string): ReadonlyArray<ArgumentPath> => {
   const words: Array<ShellWord> = []
   if (subject.kind === "redirect") {
     if (subject.target !== null) words.push(subject.target)
@@ -234,16 +238,14 @@ const argumentPaths = (env: Env, subject: Subject): ReadonlyArray<ArgumentPath> 
   const out: Array<ArgumentPath> = []
   for (const w of words) {
     if (w.dynamic) continue
-    const absolute = w.value.startsWith("/") || w.value.startsWith("~")
-    for (const base of absolute ? [env.cwd] : env.bases) {
-      if (w.glob) {
-        const i = w.value.search(GLOB_CHAR)
-        const dir = w.value.slice(0, i).includes("/") ? w.value.slice(0, w.value.lastIndexOf("/", i) + 1) : "."
-        out.push({ glob: true, dir: resolvePath(dir, base, env.home) })
-        continue
-      }
-      out.push({ glob: false, views: views(resolvePath(w.value, base, env.home), env.ctx.resolvedPaths) })
+    const base = w.value.startsWith("/") || w.value.startsWith("~") ? env.cwd : dir
+    if (w.glob) {
+      const i = w.value.search(GLOB_CHAR)
+      const literal = w.value.slice(0, i).includes("/") ? w.value.slice(0, w.value.lastIndexOf("/", i) + 1) : "."
+      out.push({ glob: true, dir: resolvePath(literal, base, env.home) })
+      continue
     }
+    out.push({ glob: false, views: views(resolvePath(w.value, base, env.home), env.ctx.resolvedPaths) })
   }
   return out
 }
@@ -258,7 +260,7 @@ const argumentPathsMayMatch = (env: Env, paths: ReadonlyArray<ArgumentPath>): bo
 }
 
 const argumentPathsMatch = (env: Env, subject: Subject, facts: Facts, pattern: PathPattern): boolean => {
-  facts.argumentPaths ??= argumentPaths(env, subject)
+  facts.argumentPaths ??= argumentPaths(env, subject, facts.dir)
   facts.argumentPathsMayMatch ??= argumentPathsMayMatch(env, facts.argumentPaths)
   if (!facts.argumentPathsMayMatch) return false
   for (const a of facts.argumentPaths) {
@@ -337,18 +339,25 @@ interface Classified {
   readonly uncertain: ReadonlyArray<string>
   readonly dangerous: ReadonlyArray<string>
   readonly why: string
+  /** True when an ask rule matched only possibly (it depends on run-time values). */
+  readonly possibleAsk: boolean
 }
 
 const NONE: ReadonlyArray<string> = []
 const NO_MATCHES: ReadonlyArray<RuleMatch> = []
 
-const classify = (env: Env, subject: Subject): Classified => {
+/**
+ * Classifies a segment as it runs in `dir`. With `withoutPossibleAsks`, ask rules that only possibly
+ * match are left out (the world where the run-time values do not make them match).
+ */
+const classify = (env: Env, subject: Subject, dir: string, withoutPossibleAsks: boolean): Classified => {
   const detail = env.detail
   const matches: Array<RuleMatch> = []
   const notes: Array<string> = []
   const uncertain = subject.uncertain.length === 0 ? [] : [...subject.uncertain]
-  const facts: Facts = { lenient: undefined, strict: undefined, argumentPaths: undefined, argumentPathsMayMatch: undefined }
+  const facts: Facts = { dir, lenient: undefined, strict: undefined, argumentPaths: undefined, argumentPathsMayMatch: undefined }
   let hardDeny: CompiledPrefix | null = null
+  let possibleAsk = false
   const head = subject.argv[0]
   const headKey = head === undefined || head.dynamic || head.glob ? undefined : basename(head.value.toLowerCase())
   const isCommand = subject.kind === "command" && head !== undefined
@@ -426,7 +435,9 @@ const classify = (env: Env, subject: Subject): Classified => {
         uncertain.push(`may match deny rule '${r.label}' depending on run-time values`)
         continue
       }
-      // A possible ask still asks: restricting rules match generously.
+      // A possible ask still asks, unless not matching is stricter (judge weighs both worlds).
+      if (withoutPossibleAsks) continue
+      possibleAsk = true
     }
     if (winner === null || beats(r, winner)) {
       winner = r
@@ -468,7 +479,7 @@ const classify = (env: Env, subject: Subject): Classified => {
   // The dangerous floor only matters to categories it can raise; `explain` lists it always.
   const floorApplies = category === "allowed" || category === "trusted" || category === "neutral" || category === "unmatched" ||
     category === "write"
-  const dangerous = subject.kind === "tool" || !(detail || floorApplies) ? NONE : dangerReasons(subject as ShellSegment, env.cwd, env.home)
+  const dangerous = subject.kind === "tool" || !(detail || floorApplies) ? NONE : dangerReasons(subject as ShellSegment, env.cwd, env.home, dir)
   let why = ""
   if (detail) {
     matches.sort((a, b) => a.order - b.order)
@@ -510,7 +521,8 @@ const classify = (env: Env, subject: Subject): Classified => {
     category,
     uncertain,
     dangerous,
-    why
+    why,
+    possibleAsk
   }
 }
 
@@ -639,8 +651,50 @@ const toolSubject = (text: string): Subject => ({
   openEnded: false,
   target: null,
   writes: false,
-  uncertain: []
+  uncertain: [],
+  dirs: START_DIRS
 })
+
+interface Judgement {
+  readonly c: Classified
+  readonly outcome: Outcome
+  readonly reason: string
+}
+
+const judgeIn = (env: Env, subject: Subject, dir: string): Judgement => {
+  const c = classify(env, subject, dir, false)
+  const { outcome, reason } = applyMode(env, subject, c)
+  const j = { c, outcome, reason }
+  if (!c.possibleAsk) return j
+  // An ask rule that matches only for some run-time values: the segment must be acceptable both
+  // where it matches and where it does not (under reject with sandbox_approval, no match is stricter).
+  const other = classify(env, subject, dir, true)
+  const o = applyMode(env, subject, other)
+  const k = { c: other, outcome: o.outcome, reason: o.reason }
+  return rankOf(k) > rankOf(j) ? k : j
+}
+
+/**
+ * A segment that may run in several directories (after a `cd`) must be acceptable in each: it is
+ * judged in each one on its own, and the strictest judgement stands.
+ */
+const judge = (env: Env, subject: Subject): Judgement => {
+  if (subject.dirs === START_DIRS) return judgeIn(env, subject, env.cwd)
+  const dirs = [...new Set(subject.dirs.map((d) => resolveDir(d, env.cwd, env.home)))]
+  let best = judgeIn(env, subject, dirs[0]!)
+  let bestDir = dirs[0]!
+  for (let i = 1; i < dirs.length; i++) {
+    const here = judgeIn(env, subject, dirs[i]!)
+    if (rankOf(here) > rankOf(best)) {
+      best = here
+      bestDir = dirs[i]!
+    }
+  }
+  if (!env.detail || dirs.length < 2) return best
+  return { ...best, c: { ...best.c, why: `${best.c.why} (when run in ${bestDir}, the strictest of ${dirs.join(", ")})` } }
+}
+
+const rankOf = (j: Judgement): number => SEVERITY[j.outcome] * 10 + PRIORITY[j.c.category]
 
 /** The decision plus, with `detail`, everything `explain` shows; without it the segments are partial. */
 const evaluateCall = (policy: CompiledPolicy, parser: BashParser, ctx: ExecPolicyContext, detail: boolean): Explanation => {
@@ -652,12 +706,10 @@ const evaluateCall = (policy: CompiledPolicy, parser: BashParser, ctx: ExecPolic
   let subjects: Array<Subject>
   let chained = false
   let globalUncertain: ReadonlyArray<string> = []
-  let cdTargets: ReadonlyArray<string> = []
   if (tool === EXEC_SHELL) {
     const analysis = analyseCommand(parser, ctx.command)
     chained = analysis.chained
     globalUncertain = analysis.uncertain
-    cdTargets = analysis.cdTargets
     subjects = analysis.segments.map((s) => toSubject(s, analysis.uncertain))
     if (!subjects.some((s) => s.kind === "command")) {
       subjects.push({
@@ -673,7 +725,8 @@ const evaluateCall = (policy: CompiledPolicy, parser: BashParser, ctx: ExecPolic
         openEnded: false,
         target: null,
         writes: false,
-        uncertain: analysis.uncertain
+        uncertain: analysis.uncertain,
+        dirs: START_DIRS
       })
     }
   } else {
@@ -687,8 +740,6 @@ const evaluateCall = (policy: CompiledPolicy, parser: BashParser, ctx: ExecPolic
   addPath(ctx.path)
   if (ctx.paths !== undefined) for (const p of ctx.paths) addPath(p)
   if (tool !== EXEC_SHELL) for (const p of patchPaths(ctx.command)) addPath(p)
-  const bases = [cwd]
-  for (const t of cdTargets) bases.push(resolvePath(t, cwd, home))
   const env: Env = {
     policy,
     ctx,
@@ -696,7 +747,6 @@ const evaluateCall = (policy: CompiledPolicy, parser: BashParser, ctx: ExecPolic
     cwd,
     home,
     trimmed,
-    bases,
     ctxPaths,
     chained,
     paths: new PathFacts(cwd, normalizeAbsolute(home ?? UNKNOWN_HOME)),
@@ -707,8 +757,7 @@ const evaluateCall = (policy: CompiledPolicy, parser: BashParser, ctx: ExecPolic
   let deciding = -1
   let bestRank = -1
   for (const subject of subjects) {
-    const c = classify(env, subject)
-    const { outcome, reason } = applyMode(env, subject, c)
+    const { c, outcome, reason } = judge(env, subject)
     const amendment = c.category === "unmatched" && tool === EXEC_SHELL ? amendmentFor(subject) : null
     segments.push({
       index: segments.length,

@@ -50,6 +50,13 @@ export const resolvePath = (value: string, cwd: string, home: string | undefined
   return normalizeAbsolute(`${cwd}/${v}`)
 }
 
+/** The absolute directory reached from `cwd` by `cd`-ing to each of `targets` in turn. */
+export const resolveDir = (targets: ReadonlyArray<string>, cwd: string, home: string | undefined): string => {
+  let dir = cwd
+  for (const t of targets) dir = resolvePath(t, dir, home)
+  return dir
+}
+
 /** True when `path` is `dir` or inside it (both normalised absolute). */
 export const isWithin = (path: string, dir: string): boolean =>
   dir === "/" || path === dir || path.startsWith(dir + "/")

@@ -42,6 +42,19 @@ export class SyntaxNode {
     return this.node.hasError
   }
 
+  /**
+   * True when the source between the end of `this` and the start of `next` holds a newline that is
+   * not a line continuation: bash starts a new command there, whatever the tree says.
+   */
+  newlineBefore(next: SyntaxNode): boolean {
+    const from = this.node.endIndex
+    const to = next.node.startIndex
+    for (let i = from; i < to; i++) {
+      if (this.source.charCodeAt(i) === 10 && (i === 0 || this.source.charCodeAt(i - 1) !== 92)) return true
+    }
+    return false
+  }
+
   /** The node's source text (a slice of the parsed string). */
   get text(): string {
     if (this.cachedText === undefined) this.cachedText = this.source.slice(this.node.startIndex, this.node.endIndex)

@@ -19,8 +19,9 @@ import {
   type HookRunOutcome
 } from "@codewhale/protocol"
 import { EventStore } from "@codewhale/state"
-import { Clock, Context, Effect, Either, Layer, Stream } from "effect"
+import { Clock, Context, Effect, Either, Layer, Redacted, Stream } from "effect"
 import { compileMatcher, type HookDefinition } from "./HookConfig.ts"
+import { redactSecrets } from "./Redaction.ts"
 
 /** The payload of a `hook.run_started` event. */
 export type HookRunStartedPayload = typeof HookRunStarted.schema.Type
@@ -148,6 +149,11 @@ export interface CommandHooksOptions {
   readonly maxOutputBytes?: number | undefined
   /** The shell for `command` strings. Default `/bin/sh`. */
   readonly shell?: string | undefined
+  /**
+   * Values that must never be recorded or returned (an API key): replaced by `[redacted]` in every
+   * run record and outcome, whatever a hook prints.
+   */
+  readonly secrets?: ReadonlyArray<Redacted.Redacted<string>> | undefined
 }
 
 /** The command-hook runner. */
@@ -172,6 +178,7 @@ export const makeCommandHooks = (
     const ids = yield* IdGenerator
     const maxOutput = options.maxOutputBytes ?? 16 * 1024
     const shell = options.shell ?? "/bin/sh"
+    const secrets = (options.secrets ?? []).map((s) => Redacted.value(s))
     const compiled = hooks.map((hook) => ({ hook, matches: Either.getOrElse(compileMatcher(hook.matcher), () => () => false) }))
     const matching = (inv: HookInvocation) =>
       compiled
@@ -282,7 +289,7 @@ export const makeCommandHooks = (
         for (const hook of matching(inv)) {
           const runId = yield* ids.domainId("hookrun")
           const at = yield* Clock.currentTimeMillis
-          yield* rec.started({
+          yield* rec.started(redactSecrets({
             run_id: runId,
             hook_name: hook.name,
             hook_event: inv.event,
@@ -294,8 +301,8 @@ export const makeCommandHooks = (
             call_id: inv.callId ?? null,
             thread_id: inv.sessionId,
             at
-          })
-          const result = yield* runOne(runId, hook, inv, toolInput)
+          }, secrets))
+          const result = redactSecrets(yield* runOne(runId, hook, inv, toolInput), secrets)
           yield* rec.finished(result)
           runs.push(result)
           if (result.additional_context !== null) contexts.push(result.additional_context)

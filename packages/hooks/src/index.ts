@@ -1,4 +1,5 @@
 export * from "./CommandHooks.ts"
 export * from "./HookConfig.ts"
 export * from "./HookDispatcher.ts"
+export * from "./Redaction.ts"
 export * from "./SinkEvents.ts"

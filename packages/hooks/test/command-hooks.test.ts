@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { IdGenerator, HookRunFinished, HookRunStarted } from "@codewhale/protocol"
 import { EventStore, layerMemory } from "@codewhale/state"
 import { CommandHooks, hooksFromConfig, streamRecorder, type HookDefinition } from "@codewhale/hooks"
-import { Effect, Either, Layer } from "effect"
+import { Effect, Either, Layer, Redacted } from "effect"
 import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
@@ -134,6 +134,32 @@ describe("command hooks (real bash, node and python3 scripts)", () => {
       assert.deepStrictEqual(events.map((e) => e.eventType), [HookRunStarted.type, HookRunFinished.type])
       assert.deepInclude(events[1]!.payload as object, { hook_name: "block", outcome: "blocked", exit_code: 2, decision: "deny", blocking: true })
     }).pipe(Effect.provide(Layer.mergeAll(CommandHooks.layer([hook("block", fixture("block.sh"))]), layerMemory).pipe(Layer.provideMerge(IdGenerator.layer)))))
+
+  it.live("secrets never reach the log or the outcome, whatever a hook prints or is configured with", () => {
+    const secret = "sk-test-0123456789abcdef"
+    const script = `printf '%s' '{"decision":"deny","reason":"key ${secret} refused","additionalContext":"ctx ${secret}"}'; echo "stderr ${secret}" >&2`
+    return Effect.gen(function*() {
+      const runner = yield* CommandHooks
+      const outcome = yield* runner.run(
+        { event: "PreToolUse", sessionId: "t", cwd: process.cwd(), toolName: "exec_shell", toolInput: { command: "ls" } },
+        streamRecorder("hooktest-2")
+      )
+      const events = yield* (yield* EventStore).readStream("hooktest-2")
+      assert.strictEqual(events.length, 2)
+      const recorded = JSON.stringify(events.map((e) => e.payload))
+      assert.notInclude(recorded, secret)
+      assert.include(recorded, "[redacted]")
+      assert.notInclude(JSON.stringify(outcome), secret)
+      assert.strictEqual(outcome.blockedBy?.reason, "key [redacted] refused")
+      assert.strictEqual(outcome.additionalContext, "ctx [redacted]")
+    }).pipe(
+      Effect.provide(
+        Layer.mergeAll(CommandHooks.layer([hook("leaky", script)], { secrets: [Redacted.make(secret)] }), layerMemory).pipe(
+          Layer.provideMerge(IdGenerator.layer)
+        )
+      )
+    )
+  })
 })
 
 describe("hook configuration", () => {

@@ -15,7 +15,7 @@
  * enter the log: the configured API key is replaced by `[redacted]` in everything a run records
  * (its output included), so a hook that prints its environment cannot leak it.
  */
-import { type CommandHooksShape, type HookInvocation, type HookOutcome, type HookRecorder, streamRecorder } from "@codewhale/hooks"
+import { type CommandHooksShape, type HookInvocation, type HookOutcome, type HookRecorder, redactSecrets, streamRecorder } from "@codewhale/hooks"
 import { IdGenerator } from "@codewhale/protocol"
 import { EventStore } from "@codewhale/state"
 import { Effect, Redacted, Schema } from "effect"
@@ -28,18 +28,6 @@ export class LifecycleHookError extends Schema.TaggedError<LifecycleHookError>()
   override get message(): string {
     return `recording a ${this.hookEvent} hook run failed: ${this.detail}`
   }
-}
-
-/** The text every secret is replaced by in recorded hook runs. */
-export const RedactedText = "[redacted]"
-
-/** Replaces every occurrence of each secret (as it appears in JSON text) in a JSON value. */
-export const redactSecrets = <A>(value: A, secrets: ReadonlyArray<string>): A => {
-  const wanted = secrets.filter((s) => s.length > 0)
-  if (wanted.length === 0) return value
-  let text = JSON.stringify(value)
-  for (const secret of wanted) text = text.split(JSON.stringify(secret).slice(1, -1)).join(RedactedText)
-  return JSON.parse(text) as A
 }
 
 /** What a runtime needs to fire lifecycle hooks. */

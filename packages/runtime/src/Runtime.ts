@@ -23,7 +23,7 @@
  * a read model caught up to the log's head, so each sees the others' commits.
  */
 import { ExecPolicy, type AskForApproval, type PolicyInput } from "@codewhale/execpolicy"
-import { CommandHooks } from "@codewhale/hooks"
+import { CommandHooks, redactSecrets } from "@codewhale/hooks"
 import { type appStatus, JobRunner, JobStore, type JobHandler, type JobRunnerOptions, type JobState, type JobStoreError, type JobStoreShape } from "@codewhale/jobs"
 import { McpManager, mcpFrameOf, type McpServerState, type McpStartupSummary } from "@codewhale/mcp"
 import {
@@ -53,7 +53,7 @@ import { type PendingApproval, ToolPipeline, type ToolInvocationResult, type Too
 import { ToolPolicy } from "./ToolPolicy.ts"
 import { GrantAlreadyRevoked, GrantNotFound } from "./ToolErrors.ts"
 import { McpToolsLive, mcpToolDefinition } from "./McpTools.ts"
-import { type LifecycleHookError, makeLifecycleHooks, redactSecrets } from "./LifecycleHooks.ts"
+import { type LifecycleHookError, makeLifecycleHooks } from "./LifecycleHooks.ts"
 
 /** The version recorded on new threads (`cli_version`). */
 export const RuntimeVersion = "0.0.0"
@@ -530,7 +530,7 @@ const runtimeLayer = (options: RuntimeLayerOptions) => {
     Layer.provide(grants)
   )
   const registry = layerWithBuiltins()
-  const hooks = CommandHooks.layer(config.hooks)
+  const hooks = CommandHooks.layer(config.hooks, { secrets: config.apiKey === undefined ? [] : [config.apiKey] })
   const pipeline = ToolPipeline.layer.pipe(Layer.provide(Layer.mergeAll(policy, grants, hooks)))
   const runner = options.jobRunner === false ? Layer.empty : JobRunner.layer({ ...options.jobRunner, handlers })
   const mcp = McpManager.layer(config.mcpServers)

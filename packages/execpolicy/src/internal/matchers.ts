@@ -315,6 +315,39 @@ export const classify = (positional: ReadonlyArray<string>): string => {
   return positional[0]!
 }
 
+/** How many words the longest key of the arity table has. */
+const ARITY_MAX_WORDS = (() => {
+  let most = 0
+  for (const key of ARITY.keys()) most = Math.max(most, key.split(" ").length)
+  return most
+})()
+
+/**
+ * `classify([head, ...rest])` without building the word list: each key of the arity table is
+ * joined from the words it needs, and depths longer than the table's longest key are not tried.
+ */
+export const classifyCommand = (head: string, rest: ReadonlyArray<string>): string => {
+  const count = rest.length + 1
+  let key = head
+  let found = 0
+  let arity = ARITY.get(key)
+  if (arity !== undefined) found = 1
+  const deepest = Math.min(3, count, ARITY_MAX_WORDS)
+  for (let depth = 2; depth <= deepest; depth++) {
+    key += " " + rest[depth - 2]!
+    const a = ARITY.get(key)
+    if (a !== undefined) {
+      arity = a
+      found = depth
+    }
+  }
+  if (found === 0 || arity === undefined) return head
+  const take = Math.min(arity, count)
+  let out = head
+  for (let i = 1; i < take; i++) out += " " + rest[i - 1]!
+  return out
+}
+
 /** An argv prepared once for every narrow match against it. */
 export interface StrictArgv {
   /** The lowercased command name, or null when it is dynamic or a glob (nothing matches). */
@@ -368,7 +401,7 @@ export const strictMatchPrepared = (pattern: StrictPattern, argv: StrictArgv): n
   // Arity class (the seed's primary test): flags dropped, first positional words equal the rule.
   let c = argv.classified.get(head)
   if (c === undefined) {
-    c = classify([head, ...argv.positional])
+    c = classifyCommand(head, argv.positional)
     argv.classified.set(head, c)
   }
   return c === pattern.joined ? 1 : -1

@@ -25,7 +25,16 @@ const require = createRequire(import.meta.url)
 /** Absolute path of the `tree-sitter-bash.wasm` grammar shipped by the `tree-sitter-bash` package. */
 export const bashWasmPath = (): string => require.resolve("tree-sitter-bash/tree-sitter-bash.wasm")
 
-const wrapTree = (tree: Tree): ParsedScript => ({ root: tree.rootNode, dispose: () => tree.delete() })
+/** A parsed script backed by a tree-sitter tree (a class, so no closure is made per parse). */
+class TreeScript implements ParsedScript {
+  readonly root: Node
+  constructor(private readonly tree: Tree) {
+    this.root = tree.rootNode
+  }
+  dispose(): void {
+    this.tree.delete()
+  }
+}
 
 /** Loads web-tree-sitter and the bash grammar once. */
 export const loadBashParser: Effect.Effect<BashParser, ShellParserInitError> = Effect.gen(function*() {
@@ -47,7 +56,7 @@ export const loadBashParser: Effect.Effect<BashParser, ShellParserInitError> = E
     parse: (source: string) => {
       try {
         const tree = parser.parse(source)
-        return tree === null ? undefined : wrapTree(tree)
+        return tree === null ? undefined : new TreeScript(tree)
       } catch {
         // A wasm failure is reported as "could not parse": callers fail closed on it.
         return undefined

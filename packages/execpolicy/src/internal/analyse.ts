@@ -41,6 +41,19 @@ export const START_DIRS: ReadonlyArray<ReadonlyArray<string>> = [[]]
 /** Most distinct directories tracked for one command line; more makes later paths uncertain. */
 export const MAX_DIRS = 16
 
+/** A frame; every frame is built here, so all share one object shape. */
+const makeFrame = (depth: number, via: SegmentVia, wrappers: ReadonlyArray<string>, stdin: Stdin, openEnded: boolean): Frame => ({
+  depth,
+  via,
+  wrappers,
+  stdin,
+  openEnded
+})
+
+/** `frame` with another stdin (the frame itself when the stdin is the same: frames are never changed). */
+const withStdin = (frame: Frame, stdin: Stdin): Frame =>
+  frame.stdin === stdin ? frame : makeFrame(frame.depth, frame.via, frame.wrappers, stdin, frame.openEnded)
+
 const NO_STDIN: Stdin = { kind: "none" }
 const PIPE: Stdin = { kind: "pipe" }
 
@@ -169,7 +182,7 @@ class Analyser {
     try {
       const root = new SyntaxNode(parsed.root, text)
       if (root.hasError) this.note("a nested script does not parse cleanly")
-      this.walk(root, { ...frame, depth: frame.depth + 1, stdin: NO_STDIN })
+      this.walk(root, makeFrame(frame.depth + 1, frame.via, frame.wrappers, NO_STDIN, frame.openEnded))
     } catch {
       // Reading the tree crosses into wasm; a failure there is "not analysed": it never auto-allows.
       this.note("a nested script could not be analysed")
@@ -188,7 +201,7 @@ class Analyser {
         // Every command of a pipeline runs in a subshell.
         let first = true
         for (const child of node.namedChildren) {
-          this.isolated(child, first ? frame : { ...frame, stdin: PIPE })
+          this.isolated(child, first ? frame : withStdin(frame, PIPE))
           first = false
         }
         return
@@ -211,7 +224,7 @@ class Analyser {
         }
         const via: SegmentVia = node.type === "command_substitution" ? "substitution" : "process_substitution"
         const dirs = this.dirs
-        this.children(node, { ...frame, depth: frame.depth + 1, via, stdin: NO_STDIN, openEnded: false })
+        this.children(node, makeFrame(frame.depth + 1, via, frame.wrappers, NO_STDIN, false))
         this.dirs = dirs
         return
       }
@@ -311,10 +324,10 @@ class Analyser {
               this.redirect(child, frame, out)
               break
             case "pipeline":
-              for (const c of child.namedChildren) this.walk(c, { ...frame, stdin: PIPE })
+              for (const c of child.namedChildren) this.walk(c, withStdin(frame, PIPE))
               break
             default:
-              this.walk(child, { ...frame, stdin: NO_STDIN })
+              this.walk(child, withStdin(frame, NO_STDIN))
           }
         }
         out.stdin = { kind: "script", text: body }
@@ -339,9 +352,9 @@ class Analyser {
     const bodyFrame = frame
     for (const r of later) this.redirect(r, bodyFrame, out)
     if (body !== null) {
-      if (body.type === "command") this.command(body, { ...frame, stdin: out.stdin }, out.redirects)
+      if (body.type === "command") this.command(body, withStdin(frame, out.stdin), out.redirects)
       else {
-        this.walk(body, { ...frame, stdin: out.stdin })
+        this.walk(body, withStdin(frame, out.stdin))
         this.redirectSegments(out.redirects, this.newGroup(), frame)
       }
     } else {
@@ -413,7 +426,7 @@ class Analyser {
       const words = toWords(lines[l]!)
       if (last) for (const r of out.redirects) words.push(...r.extraArgs)
       const group = this.newGroup()
-      this.argv(words, l === 0 ? env : [], l === 0 ? envUncertain : [], group, { ...frame, stdin: last ? out.stdin : frame.stdin })
+      this.argv(words, l === 0 ? env : [], l === 0 ? envUncertain : [], group, last ? withStdin(frame, out.stdin) : frame)
       if (last) this.redirectSegments(out.redirects, group, frame)
     }
   }
@@ -445,7 +458,7 @@ class Analyser {
       const dynamic = args.some((a) => a.dynamic)
       if (dynamic) uncertain.push("eval of text only known at run time")
       this.emit("command", group, words, frame, { env, uncertain, transparent: !dynamic && args.length > 0 })
-      if (!dynamic && args.length > 0) this.script(args.map((a) => a.value).join(" "), { ...frame, via: "eval", wrappers: [...frame.wrappers, "eval"] })
+      if (!dynamic && args.length > 0) this.script(args.map((a) => a.value).join(" "), makeFrame(frame.depth, "eval", [...frame.wrappers, "eval"], frame.stdin, frame.openEnded))
       return
     }
     if (known && base === "trap") {
@@ -453,7 +466,7 @@ class Analyser {
       const listing = code === undefined || code.value.startsWith("-")
       if (!listing && code.dynamic) uncertain.push("trap with a handler only known at run time")
       this.emit("command", group, words, frame, { env, uncertain, transparent: !listing && !code.dynamic })
-      if (!listing && !code.dynamic) this.script(code.value, { ...frame, via: "trap", wrappers: [...frame.wrappers, "trap"] })
+      if (!listing && !code.dynamic) this.script(code.value, makeFrame(frame.depth, "trap", [...frame.wrappers, "trap"], frame.stdin, frame.openEnded))
       return
     }
     if (known && base === "watch") return this.watch(words, env, uncertain, group, frame)
@@ -558,7 +571,7 @@ class Analyser {
       this.emit("command", group, words, frame, { env, uncertain, transparent: !dynamic, privileged: spec.privileged })
       if (!dynamic) {
         const text = [script.value, ...rest.map((r) => shellJoin([r.value]))].join(" ")
-        this.script(text, { ...frame, via: commandScript !== undefined ? "su_c" : "wrapper", wrappers })
+        this.script(text, makeFrame(frame.depth, commandScript !== undefined ? "su_c" : "wrapper", wrappers, frame.stdin, frame.openEnded))
       }
       return
     }
@@ -569,7 +582,7 @@ class Analyser {
       return
     }
     this.emit("command", group, words, frame, { env, uncertain, transparent: true, privileged: spec.privileged })
-    this.argv(payload, innerEnv, [], group, { ...frame, via: "wrapper", wrappers })
+    this.argv(payload, innerEnv, [], group, makeFrame(frame.depth, "wrapper", wrappers, frame.stdin, frame.openEnded))
   }
 
   shell(
@@ -618,7 +631,7 @@ class Analyser {
       else if (script.dynamic) uncertain.push(`${name} -c runs a script only known at run time`)
       const ok = script !== undefined && !script.dynamic
       this.emit("command", group, words, frame, { env, uncertain, transparent: ok })
-      if (ok) this.script(script.value, { ...frame, via: "shell_c", wrappers, openEnded: false })
+      if (ok) this.script(script.value, makeFrame(frame.depth, "shell_c", wrappers, frame.stdin, false))
       return
     }
     if (i < args.length && !stdinMode) {
@@ -629,7 +642,7 @@ class Analyser {
     const stdin = frame.stdin
     if (stdin.kind === "script" && stdin.text !== null) {
       this.emit("command", group, words, frame, { env, uncertain, transparent: true })
-      this.script(stdin.text, { ...frame, via: "shell_stdin", wrappers, openEnded: false })
+      this.script(stdin.text, makeFrame(frame.depth, "shell_stdin", wrappers, frame.stdin, false))
       return
     }
     if (stdin.kind === "pipe") uncertain.push(`pipes text into ${name}`)
@@ -670,7 +683,7 @@ class Analyser {
     if (dynamic) uncertain.push("watch runs a command line only known at run time")
     this.emit("command", group, words, frame, { env, uncertain, transparent: rest.length > 0 && !dynamic })
     if (rest.length === 0 || dynamic) return
-    const inner: Frame = { ...frame, via: "watch", wrappers: [...frame.wrappers, "watch"] }
+    const inner: Frame = makeFrame(frame.depth, "watch", [...frame.wrappers, "watch"], frame.stdin, frame.openEnded)
     if (exec) this.argv(rest, [], [], group, inner)
     else this.script(rest.map((r) => r.value).join(" "), inner)
   }
@@ -697,7 +710,7 @@ class Analyser {
     }
     const payload = args.slice(i)
     this.emit("command", group, words, frame, { env, uncertain, transparent: true })
-    const inner: Frame = { ...frame, via: "xargs", wrappers: [...frame.wrappers, "xargs"], openEnded: true, stdin: NO_STDIN }
+    const inner: Frame = makeFrame(frame.depth, "xargs", [...frame.wrappers, "xargs"], NO_STDIN, true)
     this.argv(payload.length > 0 ? payload : [{ value: "echo", dynamic: false, glob: false }], [], [], group, inner)
   }
 
@@ -722,13 +735,7 @@ class Analyser {
         payload.push(a.value === "{}" ? root : a)
       }
       if (payload.length > 0) {
-        this.argv(payload, [], [], group, {
-          ...frame,
-          via: "find_exec",
-          wrappers: [...frame.wrappers, "find"],
-          openEnded: true,
-          stdin: NO_STDIN
-        })
+        this.argv(payload, [], [], group, makeFrame(frame.depth, "find_exec", [...frame.wrappers, "find"], NO_STDIN, true))
       }
       i = j
     }
@@ -747,7 +754,7 @@ export const analyseCommand = (parser: BashParser, command: string): ShellAnalys
   try {
     const root = new SyntaxNode(parsed.root, command)
     if (root.hasError) a.note("the command does not parse cleanly as bash")
-    a.walk(root, { depth: 0, via: "command", wrappers: [], stdin: NO_STDIN, openEnded: false })
+    a.walk(root, makeFrame(0, "command", [], NO_STDIN, false))
   } catch {
     // Reading the tree crosses into wasm; a failure there is "not analysed": it never auto-allows.
     a.note("the command could not be analysed")

@@ -52,6 +52,12 @@ const operands = (argv: ReadonlyArray<ShellWord>): { flags: Set<string>; positio
   return { flags, positional }
 }
 
+/** Command names the switch of `dangerReasons` looks at (others can only be `mkfs*` / `mke2fs`). */
+const FLOOR_COMMANDS: ReadonlySet<string> = new Set([
+  "rm", "shred", "srm", "wipe", "find", "chmod", "chown", "chgrp", "dd", "shutdown", "reboot", "halt", "poweroff", "init",
+  "telinit", "kill", "pkill", "killall", "wipefs", "fdisk", "sfdisk", "parted", "mkswap"
+])
+
 const NEUTRAL_DEVICES = /^\/dev\/(?:null|zero|stdout|stderr|stdin|tty|fd\/\d+|random|urandom)$/
 
 /**
@@ -71,6 +77,10 @@ export const dangerReasons = (seg: ShellSegment, cwd: string, home: string | und
   const head = seg.argv[0]
   if (seg.kind !== "command" || head === undefined || head.dynamic) return out
   const base = basename(head.value).toLowerCase()
+  if (!FLOOR_COMMANDS.has(base)) {
+    if (base.startsWith("mkfs") || base === "mke2fs") out.push(`${base} formats a file system`)
+    return out
+  }
   let parsed: ReturnType<typeof operands> | undefined
   const args = () => (parsed ??= operands(seg.argv))
   const targets = (list: ReadonlyArray<ShellWord>, what: string) => {

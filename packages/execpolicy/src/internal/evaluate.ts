@@ -696,6 +696,11 @@ const judge = (env: Env, subject: Subject): Judgement => {
 
 const rankOf = (j: Judgement): number => SEVERITY[j.outcome] * 10 + PRIORITY[j.c.category]
 
+/** Adds a path the context names (Windows separators accepted), resolved against `cwd`. */
+const addContextPath = (into: Array<string>, p: string | undefined, cwd: string, home: string | undefined): void => {
+  if (p !== undefined && p.trim() !== "") into.push(resolvePath(p, cwd, home, true))
+}
+
 /** The decision plus, with `detail`, everything `explain` shows; without it the segments are partial. */
 const evaluateCall = (policy: CompiledPolicy, parser: BashParser, ctx: ExecPolicyContext, detail: boolean): Explanation => {
   const tool = ctx.tool ?? EXEC_SHELL
@@ -733,13 +738,9 @@ const evaluateCall = (policy: CompiledPolicy, parser: BashParser, ctx: ExecPolic
     subjects = [toolSubject(trimmed)]
   }
   const ctxPaths: Array<string> = []
-  const windows = true
-  const addPath = (p: string | undefined) => {
-    if (p !== undefined && p.trim() !== "") ctxPaths.push(resolvePath(p, cwd, home, windows))
-  }
-  addPath(ctx.path)
-  if (ctx.paths !== undefined) for (const p of ctx.paths) addPath(p)
-  if (tool !== EXEC_SHELL) for (const p of patchPaths(ctx.command)) addPath(p)
+  addContextPath(ctxPaths, ctx.path, cwd, home)
+  if (ctx.paths !== undefined) for (const p of ctx.paths) addContextPath(ctxPaths, p, cwd, home)
+  if (tool !== EXEC_SHELL) for (const p of patchPaths(ctx.command)) addContextPath(ctxPaths, p, cwd, home)
   const env: Env = {
     policy,
     ctx,

@@ -47,3 +47,23 @@ export class InvalidJobInput extends Schema.TaggedError<InvalidJobInput>()("Inva
 
 /** Any refusal of the job decider. */
 export type JobCommandError = InvalidJobTransition | JobNotFound | JobAlreadyExists | InvalidJobInput
+
+/** The SQL job list (`jobs_list` read model) could not be read or brought up to date. */
+export class JobListUnavailable extends Schema.TaggedError<JobListUnavailable>()("JobListUnavailable", {
+  operation: Schema.String,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `the job list read model could not ${this.operation}: ${this.detail}`
+  }
+}
+
+/** A `jobs_list` row whose stored state is not a valid job (run `codewhale log rebuild jobs`). */
+export class CorruptJobRow extends Schema.TaggedError<CorruptJobRow>()("CorruptJobRow", {
+  jobId: Schema.String,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `the jobs_list row of job ${this.jobId} is corrupt (rebuild the read model with \`codewhale log rebuild jobs\`): ${this.detail}`
+  }
+}

@@ -15,10 +15,12 @@ import {
   makeEnvelope,
   makeStreamId
 } from "@codewhale/protocol"
-import { type AppendError, type EventStoreError, EventStore, ExpectedVersion, foldStream } from "@codewhale/state"
+import { type AppendError, catchUp, type EventStoreError, EventStore, ExpectedVersion, foldStream } from "@codewhale/state"
+import { SqlClient } from "@effect/sql"
 import { Clock, Context, Effect, Layer, Option, Schedule, Stream } from "effect"
 import { decide, JobCommand, type JobFence } from "./Decider.ts"
-import { type JobCommandError, JobNotFound } from "./Errors.ts"
+import { type CorruptJobRow, type JobCommandError, JobListUnavailable, JobNotFound } from "./Errors.ts"
+import { jobsReadModel, selectJobs } from "./JobsReadModel.ts"
 import {
   DefaultBackoffBaseMs,
   DefaultMaxAttempts,
@@ -41,8 +43,8 @@ export const jobStreamId = (jobId: string): string => makeStreamId(JobCategory, 
 /** Anything a job command can fail with. */
 export type JobStoreError = JobCommandError | AppendError | EventDecodeError | EventEncodeError
 
-/** Anything a job query can fail with. */
-export type JobQueryError = EventStoreError | EventDecodeError
+/** Anything a job query can fail with (the last two only with the SQL job list of `JobStore.layerSql`). */
+export type JobQueryError = EventStoreError | EventDecodeError | JobListUnavailable | CorruptJobRow
 
 /** Options of `enqueue`. */
 export interface EnqueueOptions {
@@ -108,7 +110,10 @@ export interface JobStoreShape {
   readonly find: (jobId: string) => Effect.Effect<Option.Option<JobState>, JobQueryError>
   /** Every history entry of a job, from `created` on (not capped). */
   readonly history: (jobId: string) => Effect.Effect<ReadonlyArray<JobHistoryEntry>, JobNotFound | JobQueryError>
-  /** Jobs, newest update first (log position order), read from the log a page at a time. */
+  /**
+   * Jobs, newest update first (log position order): from the `jobs` read model brought up to the
+   * log's head (`JobStore.layerSql`), or folded from the log a page at a time (`JobStore.layer`).
+   */
   readonly list: (options?: ListJobsOptions) => Effect.Effect<ReadonlyArray<JobState>, JobQueryError>
   /** The seed's `app_status()` output over every job. */
   readonly appStatus: Effect.Effect<JobsAppStatus, JobQueryError>
@@ -118,135 +123,164 @@ export interface JobStoreShape {
 
 const definitions = new Map<string, AnyEventDefinition>(jobEventDefinitions.map((d) => [d.type, d as AnyEventDefinition]))
 
-/** The job store on the event log. */
-export const makeJobStore: Effect.Effect<JobStoreShape, never, EventStore | IdGenerator> = Effect.gen(function*() {
-  const store = yield* EventStore
-  const ids = yield* IdGenerator
-  const context = Context.make(EventStore, store).pipe(Context.add(IdGenerator, ids))
+/** The job store on the event log; `list`/`appStatus` answer from the `jobs` read model when `sql` is given. */
+const make = (sql: Option.Option<SqlClient.SqlClient>): Effect.Effect<JobStoreShape, never, EventStore | IdGenerator> =>
+  Effect.gen(function*() {
+    const store = yield* EventStore
+    const ids = yield* IdGenerator
+    const context = Context.make(EventStore, store).pipe(Context.add(IdGenerator, ids))
 
-  const fold = (jobId: string) => foldStream(jobProjection, jobStreamId(jobId)).pipe(Effect.provide(context))
+    const fold = (jobId: string) => foldStream(jobProjection, jobStreamId(jobId)).pipe(Effect.provide(context))
 
-  const run = (jobId: string, command: (at: number) => JobCommand, options: ActorOptions | undefined, fresh: boolean) => {
-    const streamId = jobStreamId(jobId)
-    // A freshly generated id has no stream: decide on "no job" without reading; if the id existed
-    // after all, the append fails on the expected version and the retry reads the stream.
-    let assumeNew = fresh
-    const attempt = Effect.gen(function*() {
-      const { state, version } = assumeNew ? { state: null, version: 0 } : yield* fold(streamId)
-      assumeNew = false
-      const at = yield* Clock.currentTimeMillis
-      const events = yield* decide(streamId, state, command(at))
-      const metadata = { producer: "@codewhale/jobs", ...(options?.actor === undefined ? {} : { actor: options.actor }) }
-      const envelopes = yield* Effect.forEach(events, (e) => makeEnvelope(definitions.get(e.type)!, e.payload, metadata))
-      const result = yield* store.append(streamId, envelopes, { expected: ExpectedVersion.Exact({ version }) })
-      let next = state
-      events.forEach((e, i) => {
-        next = evolveJob(next, e, { version: version + i + 1, position: result.firstPosition + i })
-      })
-      return next!
-    })
-    return attempt.pipe(
-      Effect.retry({ while: (e) => e._tag === "WrongExpectedVersion", schedule: Schedule.recurs(8) }),
-      Effect.provide(context)
-    )
-  }
-  const execute: JobStoreShape["execute"] = (jobId, command, options) => run(jobId, command, options, false)
-
-  const find: JobStoreShape["find"] = (jobId) => Effect.map(fold(jobId), ({ state }) => Option.fromNullable(state))
-
-  const list: JobStoreShape["list"] = (options) =>
-    store.streamAll({ category: JobCategory, limit: 5_000 }).pipe(
-      Stream.runFoldEffect(new Map<string, JobState>(), (jobs, record) =>
-        Effect.map(jobRegistry.decode(record), (event) => {
-          if (event._tag === "Unknown") return jobs
-          const next = evolveRecorded(jobs.get(record.streamId) ?? null, event)
-          if (next !== null) jobs.set(record.streamId, next)
-          return jobs
-        })),
-      Effect.map((jobs) => {
-        const statuses = options?.status === undefined ? undefined : new Set(options.status)
-        const selected = [...jobs.values()].filter((j) =>
-          (statuses === undefined || statuses.has(j.status)) && (options?.name === undefined || j.name === options.name)
-        )
-        const sorted = newestFirst(selected)
-        return options?.limit === undefined ? sorted : sorted.slice(0, Math.max(0, options.limit))
-      })
-    )
-
-  return {
-    enqueue: (name, options) =>
-      Effect.flatMap(options?.jobId === undefined ? ids.domainId(JobCategory) : Effect.succeed(jobStreamId(options.jobId)), (jobId) =>
-        run(
-          jobId,
-          (at) =>
-            JobCommand.Enqueue({
-              name,
-              ...(options?.input === undefined ? {} : { input: options.input }),
-              maxAttempts: options?.maxAttempts ?? DefaultMaxAttempts,
-              backoffBaseMs: options?.backoffBaseMs ?? DefaultBackoffBaseMs,
-              at
-            }),
-          { actor: options?.actor },
-          options?.jobId === undefined
-        )),
-    execute,
-    start: (jobId, runnerId) => execute(jobId, (at) => JobCommand.Start({ runnerId, at }), { actor: runnerId }),
-    updateProgress: (jobId, progress, detail, fence) =>
-      execute(jobId, (at) => JobCommand.UpdateProgress({ progress, detail: detail ?? null, fence, at }), { actor: fence?.runnerId }),
-    complete: (jobId, fence) => execute(jobId, (at) => JobCommand.Complete({ fence, at }), { actor: fence?.runnerId }),
-    fail: (jobId, error, options) =>
-      execute(jobId, (at) => JobCommand.Fail({ error, jitterMs: options?.jitterMs ?? 0, fence: options?.fence, at }), {
-        actor: options?.fence?.runnerId
-      }),
-    cancel: (jobId, options) =>
-      execute(jobId, (at) => JobCommand.Cancel({ reason: options?.reason, actor: options?.actor, at }), { actor: options?.actor }),
-    pause: (jobId, options) =>
-      execute(jobId, (at) => JobCommand.Pause({ detail: options?.detail, actor: options?.actor, at }), { actor: options?.actor }),
-    resume: (jobId, options) =>
-      execute(jobId, (at) => JobCommand.Resume({ detail: options?.detail, actor: options?.actor, at }), { actor: options?.actor }),
-    interrupt: (jobId, options) =>
-      execute(
-        jobId,
-        (at) => JobCommand.Interrupt({ reason: options.reason, recordedBy: options.recordedBy, fence: options.fence, at }),
-        { actor: options.recordedBy }
-      ),
-    get: (jobId) =>
-      Effect.flatMap(find(jobId), Option.match({
-        onNone: () => Effect.fail(new JobNotFound({ jobId: jobStreamId(jobId) })),
-        onSome: Effect.succeed
-      })),
-    find,
-    history: (jobId) =>
-      foldStream(jobFullHistoryProjection, jobStreamId(jobId)).pipe(
-        Effect.provide(context),
-        Effect.flatMap(({ state }) => state === null ? Effect.fail(new JobNotFound({ jobId: jobStreamId(jobId) })) : Effect.succeed(state.history))
-      ),
-    list,
-    appStatus: Effect.map(list(), appStatus),
-    awaitJob: (jobId, until) =>
-      Effect.gen(function*() {
-        const streamId = jobStreamId(jobId)
-        const current = yield* find(streamId)
-        if (Option.isSome(current) && until(current.value)) return current.value
-        const after = Option.match(current, { onNone: () => 0, onSome: (job) => job.position })
-        const found = yield* store.subscribe({ category: JobCategory, after }).pipe(
-          Stream.filter((record) => record.streamId === streamId),
-          Stream.mapEffect(() => find(streamId)),
-          Stream.filterMap((job) => Option.filter(job, until)),
-          Stream.runHead
-        )
-        return yield* Option.match(found, {
-          onNone: () => Effect.dieMessage(`the subscription ended before job ${streamId} got there`),
-          onSome: Effect.succeed
+    const run = (jobId: string, command: (at: number) => JobCommand, options: ActorOptions | undefined, fresh: boolean) => {
+      const streamId = jobStreamId(jobId)
+      // A freshly generated id has no stream: decide on "no job" without reading; if the id existed
+      // after all, the append fails on the expected version and the retry reads the stream.
+      let assumeNew = fresh
+      const attempt = Effect.gen(function*() {
+        const { state, version } = assumeNew ? { state: null, version: 0 } : yield* fold(streamId)
+        assumeNew = false
+        const at = yield* Clock.currentTimeMillis
+        const events = yield* decide(streamId, state, command(at))
+        const metadata = { producer: "@codewhale/jobs", ...(options?.actor === undefined ? {} : { actor: options.actor }) }
+        const envelopes = yield* Effect.forEach(events, (e) => makeEnvelope(definitions.get(e.type)!, e.payload, metadata))
+        const result = yield* store.append(streamId, envelopes, { expected: ExpectedVersion.Exact({ version }) })
+        let next = state
+        events.forEach((e, i) => {
+          next = evolveJob(next, e, { version: version + i + 1, position: result.firstPosition + i })
         })
+        return next!
       })
-  }
-})
+      return attempt.pipe(
+        Effect.retry({ while: (e) => e._tag === "WrongExpectedVersion", schedule: Schedule.recurs(8) }),
+        Effect.provide(context)
+      )
+    }
+    const execute: JobStoreShape["execute"] = (jobId, command, options) => run(jobId, command, options, false)
+
+    const find: JobStoreShape["find"] = (jobId) => Effect.map(fold(jobId), ({ state }) => Option.fromNullable(state))
+
+    // Suspended: each run folds into a fresh map (a shared one made a second run of `appStatus` fold every event twice).
+    const foldList: JobStoreShape["list"] = (options) =>
+      Effect.suspend(() =>
+        store.streamAll({ category: JobCategory, limit: 5_000 }).pipe(
+          Stream.runFoldEffect(new Map<string, JobState>(), (jobs, record) =>
+            Effect.map(jobRegistry.decode(record), (event) => {
+              if (event._tag === "Unknown") return jobs
+              const next = evolveRecorded(jobs.get(record.streamId) ?? null, event)
+              if (next !== null) jobs.set(record.streamId, next)
+              return jobs
+            })),
+          Effect.map((jobs) => {
+            const statuses = options?.status === undefined ? undefined : new Set(options.status)
+            const selected = [...jobs.values()].filter((j) =>
+              (statuses === undefined || statuses.has(j.status)) && (options?.name === undefined || j.name === options.name)
+            )
+            const sorted = newestFirst(selected)
+            return options?.limit === undefined ? sorted : sorted.slice(0, Math.max(0, options.limit))
+          })
+        )
+      )
+
+    /** Catches the read model up to the log's head first: read-your-writes, also across processes. */
+    const sqlList = (client: SqlClient.SqlClient): JobStoreShape["list"] => (options) =>
+      catchUp(jobsReadModel).pipe(
+        Effect.zipRight(selectJobs(options)),
+        Effect.catchTag("SqlError", (e) => Effect.fail(new JobListUnavailable({ operation: "catch up and read", detail: e.message }))),
+        Effect.provideService(SqlClient.SqlClient, client),
+        Effect.provideService(EventStore, store)
+      )
+
+    const list = Option.match(sql, { onNone: () => foldList, onSome: sqlList })
+
+    return {
+      enqueue: (name, options) =>
+        Effect.flatMap(options?.jobId === undefined ? ids.domainId(JobCategory) : Effect.succeed(jobStreamId(options.jobId)), (jobId) =>
+          run(
+            jobId,
+            (at) =>
+              JobCommand.Enqueue({
+                name,
+                ...(options?.input === undefined ? {} : { input: options.input }),
+                maxAttempts: options?.maxAttempts ?? DefaultMaxAttempts,
+                backoffBaseMs: options?.backoffBaseMs ?? DefaultBackoffBaseMs,
+                at
+              }),
+            { actor: options?.actor },
+            options?.jobId === undefined
+          )),
+      execute,
+      start: (jobId, runnerId) => execute(jobId, (at) => JobCommand.Start({ runnerId, at }), { actor: runnerId }),
+      updateProgress: (jobId, progress, detail, fence) =>
+        execute(jobId, (at) => JobCommand.UpdateProgress({ progress, detail: detail ?? null, fence, at }), { actor: fence?.runnerId }),
+      complete: (jobId, fence) => execute(jobId, (at) => JobCommand.Complete({ fence, at }), { actor: fence?.runnerId }),
+      fail: (jobId, error, options) =>
+        execute(jobId, (at) => JobCommand.Fail({ error, jitterMs: options?.jitterMs ?? 0, fence: options?.fence, at }), {
+          actor: options?.fence?.runnerId
+        }),
+      cancel: (jobId, options) =>
+        execute(jobId, (at) => JobCommand.Cancel({ reason: options?.reason, actor: options?.actor, at }), { actor: options?.actor }),
+      pause: (jobId, options) =>
+        execute(jobId, (at) => JobCommand.Pause({ detail: options?.detail, actor: options?.actor, at }), { actor: options?.actor }),
+      resume: (jobId, options) =>
+        execute(jobId, (at) => JobCommand.Resume({ detail: options?.detail, actor: options?.actor, at }), { actor: options?.actor }),
+      interrupt: (jobId, options) =>
+        execute(
+          jobId,
+          (at) => JobCommand.Interrupt({ reason: options.reason, recordedBy: options.recordedBy, fence: options.fence, at }),
+          { actor: options.recordedBy }
+        ),
+      get: (jobId) =>
+        Effect.flatMap(find(jobId), Option.match({
+          onNone: () => Effect.fail(new JobNotFound({ jobId: jobStreamId(jobId) })),
+          onSome: Effect.succeed
+        })),
+      find,
+      history: (jobId) =>
+        foldStream(jobFullHistoryProjection, jobStreamId(jobId)).pipe(
+          Effect.provide(context),
+          Effect.flatMap(({ state }) => state === null ? Effect.fail(new JobNotFound({ jobId: jobStreamId(jobId) })) : Effect.succeed(state.history))
+        ),
+      list,
+      appStatus: Effect.map(list(), appStatus),
+      awaitJob: (jobId, until) =>
+        Effect.gen(function*() {
+          const streamId = jobStreamId(jobId)
+          const current = yield* find(streamId)
+          if (Option.isSome(current) && until(current.value)) return current.value
+          const after = Option.match(current, { onNone: () => 0, onSome: (job) => job.position })
+          const found = yield* store.subscribe({ category: JobCategory, after }).pipe(
+            Stream.filter((record) => record.streamId === streamId),
+            Stream.mapEffect(() => find(streamId)),
+            Stream.filterMap((job) => Option.filter(job, until)),
+            Stream.runHead
+          )
+          return yield* Option.match(found, {
+            onNone: () => Effect.dieMessage(`the subscription ended before job ${streamId} got there`),
+            onSome: Effect.succeed
+          })
+        })
+    }
+  })
+
+/** The job store on the event log: `list`/`appStatus` fold the `job` category of the log on every call. */
+export const makeJobStore: Effect.Effect<JobStoreShape, never, EventStore | IdGenerator> = make(Option.none())
+
+/** The job store whose `list`/`appStatus` answer from the `jobs` SQL read model (caught up before each answer). */
+export const makeJobStoreSql: Effect.Effect<JobStoreShape, never, EventStore | IdGenerator | SqlClient.SqlClient> = Effect.flatMap(
+  SqlClient.SqlClient,
+  (client) => make(Option.some(client))
+)
 
 /** Job commands and queries over the event log. */
 export class JobStore extends Context.Tag("@codewhale/jobs/JobStore")<JobStore, JobStoreShape>() {
-  /** The job store on the `EventStore` and `IdGenerator` in context. */
+  /** The job store on the `EventStore` and `IdGenerator` in context; the list is a fold of the log (any backend). */
   static readonly layer: Layer.Layer<JobStore, never, EventStore | IdGenerator> = Layer.effect(JobStore, makeJobStore)
+  /** The same on SQLite (`layerSqlite`): the list and `appStatus` come from the `jobs` read model. */
+  static readonly layerSql: Layer.Layer<JobStore, never, EventStore | IdGenerator | SqlClient.SqlClient> = Layer.effect(
+    JobStore,
+    makeJobStoreSql
+  )
 }
 
 /** Whether a value is one of the job statuses. */

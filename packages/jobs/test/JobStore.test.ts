@@ -4,14 +4,16 @@ import { describe, expect, layer } from "@effect/vitest"
 import { Effect, Layer, Schema, TestClock } from "effect"
 import { JobStore } from "../src/index.ts"
 
+const sqlite = () => Layer.mergeAll(Layer.orDie(layerSqlite({ filename: ":memory:" })), IdGenerator.layerTest(0))
 const backends = {
-  memory: Layer.mergeAll(layerMemory, IdGenerator.layerTest(0)),
-  sqlite: Layer.mergeAll(Layer.orDie(layerSqlite({ filename: ":memory:" })), IdGenerator.layerTest(0))
+  memory: Layer.provideMerge(JobStore.layer, Layer.mergeAll(layerMemory, IdGenerator.layerTest(0))),
+  sqlite: Layer.provideMerge(JobStore.layer, sqlite()),
+  "sqlite, jobs read model": Layer.provideMerge(JobStore.layerSql, sqlite())
 }
 
 for (const [backend, base] of Object.entries(backends)) {
   describe(`JobStore (${backend})`, () => {
-    layer(Layer.provideMerge(JobStore.layer, base), { timeout: 30_000 })((it) => {
+    layer(base, { timeout: 30_000 })((it) => {
       it.effect("app/status: every job newest first, in the seed's JSON, one job_transition frame per history entry", () =>
         Effect.gen(function*() {
           const jobs = yield* JobStore

@@ -1,11 +1,13 @@
 /**
  * The shortcuts taken for `check` speed agree with the plain definitions they replace: the arity
- * classification built without a word list against `classify`.
+ * classification built without a word list against `classify`, and relative paths joined to a
+ * normal directory without renormalising against the plain lexical normalisation.
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as fc from "effect/FastCheck"
 import { ARITY } from "../src/internal/commandTables.ts"
 import { classify, classifyCommand } from "../src/internal/matchers.ts"
+import { normalizeAbsolute, resolvePath } from "../src/internal/paths.ts"
 
 const HEADS = [...new Set([...ARITY.keys()].map((k) => k.split(" ")[0]!)), "ls", "rm", "bash", ""]
 const WORDS = [...new Set([...ARITY.keys()].flatMap((k) => k.split(" ").slice(1))), "x", "-m", "\u0000", "", "run dev"]
@@ -15,6 +17,22 @@ describe("classifyCommand", () => {
     fc.assert(
       fc.property(fc.constantFrom(...HEADS), fc.array(fc.constantFrom(...WORDS), { maxLength: 5 }), (head, rest) => {
         expect(classifyCommand(head, rest)).toBe(classify([head, ...rest]))
+      }),
+      { numRuns: 5000 }
+    )
+  })
+})
+
+const PARTS = ["", "a", "b", ".", "..", "...", ".a", "src", "x.ts", "~"]
+const arbPath = fc.array(fc.constantFrom(...PARTS), { maxLength: 5 }).map((p) => p.join("/"))
+
+describe("resolvePath", () => {
+  it("resolves a relative path as the lexical normalisation of directory/path, whatever the directory", () => {
+    fc.assert(
+      fc.property(fc.constantFrom("/", "/ws", "/home/dev/project", "/ws/", "/ws/./src", "/a/../b"), arbPath, (cwd, path) => {
+        fc.pre(!path.startsWith("/") && !path.startsWith("~") && path.trim() === path)
+        expect(resolvePath(path, cwd, "/home/u")).toBe(normalizeAbsolute(`${cwd}/${path}`))
+        expect(resolvePath(path, "/home/dev/project", "/home/u")).toBe(normalizeAbsolute(`/home/dev/project/${path}`))
       }),
       { numRuns: 5000 }
     )

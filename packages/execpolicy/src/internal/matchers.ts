@@ -164,11 +164,13 @@ export interface Token {
   readonly wild: boolean
   readonly glob: boolean
   readonly hasEq: boolean
+  /** `normalizeOperand(value)`, computed on first comparison. */
+  norm: string | undefined
 }
 
 const tokenEquals = (t: Token, rule: string): boolean => {
   if (t.value === rule) return true
-  const norm = normalizeOperand(t.value)
+  const norm = t.norm ??= normalizeOperand(t.value)
   if (norm === rule) return true
   if (t.glob) {
     if (shellGlobMatches(t.value, rule)) return true
@@ -218,7 +220,7 @@ export const prepareLenient = (argv: ReadonlyArray<ShellWord>): LenientArgv => {
     const isFlag = !endOfOptions && !w.dynamic && lower.startsWith("-") && lower.length > 1
     if (isFlag) addCanonicalFlags(lower, flags)
     if (w.dynamic) wild = true
-    tokens.push({ value: lower, flag: isFlag, wild: w.dynamic, glob: w.glob, hasEq: lower.includes("=") })
+    tokens.push({ value: lower, flag: isFlag, wild: w.dynamic, glob: w.glob, hasEq: lower.includes("="), norm: undefined })
   }
   return { first: argv[0], tokens, flags, wild }
 }
@@ -358,8 +360,10 @@ export interface StrictArgv {
   readonly words: ReadonlyArray<string | null>
   /** Positional words after the name (flags dropped; `\u0000` for dynamic or glob words). */
   readonly positional: ReadonlyArray<string>
-  /** `classify` of `[name, ...positional]`, memoised per name spelling. */
-  readonly classified: Map<string, string>
+  /** `classify` of `[head, ...positional]`, computed on first use. */
+  classifiedHead: string | undefined
+  /** `classify` of `[systemBase, ...positional]`, computed on first use. */
+  classifiedBase: string | undefined
 }
 
 /** Prepares an argv for `strictMatchPrepared`. */
@@ -368,7 +372,7 @@ export const prepareStrict = (argv: ReadonlyArray<ShellWord>): StrictArgv => {
   const words: Array<string | null> = [null]
   const positional: Array<string> = []
   if (first === undefined || first.dynamic || first.glob) {
-    return { head: null, systemBase: null, words, positional, classified: new Map() }
+    return { head: null, systemBase: null, words, positional, classifiedHead: undefined, classifiedBase: undefined }
   }
   const head = first.value.toLowerCase()
   for (let i = 1; i < argv.length; i++) {
@@ -377,15 +381,17 @@ export const prepareStrict = (argv: ReadonlyArray<ShellWord>): StrictArgv => {
     if (!w.dynamic && w.value.startsWith("-") && w.value.length > 1) continue
     positional.push(w.dynamic || w.glob ? "\u0000" : w.value.toLowerCase())
   }
-  return { head, systemBase: SYSTEM_BIN.test(head) ? basename(head) : null, words, positional, classified: new Map() }
+  const systemBase = head.charCodeAt(0) === 47 && SYSTEM_BIN.test(head) ? basename(head) : null
+  return { head, systemBase, words, positional, classifiedHead: undefined, classifiedBase: undefined }
 }
 
 /** `strictMatch` over an argv prepared with `prepareStrict`. */
 export const strictMatchPrepared = (pattern: StrictPattern, argv: StrictArgv): number => {
   if (argv.head === null || pattern.words.length === 0) return -1
   const want = pattern.words[0]!
-  let head = argv.head
-  if (head !== want && argv.systemBase !== null) head = argv.systemBase
+  const base = argv.systemBase
+  const byBase = argv.head !== want && base !== null
+  const head = byBase ? base : argv.head
   if (head !== want) return -1
   // Word prefix (the seed's fallback): the rule's words, in order, at the start.
   if (argv.words.length >= pattern.words.length) {
@@ -399,11 +405,9 @@ export const strictMatchPrepared = (pattern: StrictPattern, argv: StrictArgv): n
     if (ok) return pattern.words.length
   }
   // Arity class (the seed's primary test): flags dropped, first positional words equal the rule.
-  let c = argv.classified.get(head)
-  if (c === undefined) {
-    c = classifyCommand(head, argv.positional)
-    argv.classified.set(head, c)
-  }
+  const c = byBase
+    ? (argv.classifiedBase ??= classifyCommand(head, argv.positional))
+    : (argv.classifiedHead ??= classifyCommand(head, argv.positional))
   return c === pattern.joined ? 1 : -1
 }
 

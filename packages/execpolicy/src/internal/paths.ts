@@ -47,7 +47,33 @@ export const resolvePath = (value: string, cwd: string, home: string | undefined
   if (v.startsWith("~/")) return normalizeAbsolute(`${h}/${v.slice(2)}`)
   if (v.startsWith("$HOME/") || v === "$HOME") return normalizeAbsolute(`${h}/${v.slice(5)}`)
   if (v.startsWith("/")) return normalizeAbsolute(v)
+  if (isNormalRelative(v) && isKnownNormalAbsolute(cwd)) return cwd === "/" ? "/" + v : cwd + "/" + v
   return normalizeAbsolute(`${cwd}/${v}`)
+}
+
+/** True when a relative path has no empty, `.` or `..` component and no trailing slash. */
+const isNormalRelative = (path: string): boolean => {
+  const n = path.length
+  if (n === 0 || path.charCodeAt(n - 1) === 47) return false
+  let start = 0
+  for (let i = 0; i <= n; i++) {
+    if (i < n && path.charCodeAt(i) !== 47) continue
+    const len = i - start
+    if (len === 0) return false
+    if (path.charCodeAt(start) === 46 && (len === 1 || (len === 2 && path.charCodeAt(start + 1) === 46))) return false
+    start = i + 1
+  }
+  return true
+}
+
+/** The last directory `isKnownNormalAbsolute` found normal (one check per directory, not per path). */
+let lastNormalDir = "/"
+
+const isKnownNormalAbsolute = (dir: string): boolean => {
+  if (dir === lastNormalDir) return true
+  if (!isNormalAbsolute(dir)) return false
+  lastNormalDir = dir
+  return true
 }
 
 /** The absolute directory reached from `cwd` by `cd`-ing to each of `targets` in turn. */

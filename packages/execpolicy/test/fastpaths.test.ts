@@ -1,13 +1,15 @@
 /**
  * The shortcuts taken for `check` speed agree with the plain definitions they replace: the arity
  * classification built without a word list against `classify`, and relative paths joined to a
- * normal directory without renormalising against the plain lexical normalisation.
+ * normal directory without renormalising against the plain lexical normalisation, and display
+ * quoting by a character table against the pattern it replaces.
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as fc from "effect/FastCheck"
 import { ARITY } from "../src/internal/commandTables.ts"
 import { classify, classifyCommand } from "../src/internal/matchers.ts"
 import { normalizeAbsolute, resolvePath } from "../src/internal/paths.ts"
+import { shellJoin, shellJoinWords, shellQuote } from "../src/internal/words.ts"
 
 const HEADS = [...new Set([...ARITY.keys()].map((k) => k.split(" ")[0]!)), "ls", "rm", "bash", ""]
 const WORDS = [...new Set([...ARITY.keys()].flatMap((k) => k.split(" ").slice(1))), "x", "-m", "\u0000", "", "run dev"]
@@ -36,5 +38,20 @@ describe("resolvePath", () => {
       }),
       { numRuns: 5000 }
     )
+  })
+})
+
+describe("shellQuote", () => {
+  it("leaves exactly the words of [A-Za-z0-9_@%+=:,./-] unquoted", () => {
+    const plain = (value: string): string =>
+      value === "" ? "''" : /^[A-Za-z0-9_@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", "'\\''")}'`
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom("a", "Z", "0", "_", "-", "/", ".", " ", "'", "$", "*", "é", "日", "\n", "~", "!") }), (value) => {
+        expect(shellQuote(value)).toBe(plain(value))
+      }),
+      { numRuns: 3000 }
+    )
+    const words = ["git", "it's", "", "a b"].map((value) => ({ value, dynamic: false, glob: false }))
+    expect(shellJoinWords(words)).toBe(shellJoin(words.map((w) => w.value)))
   })
 })

@@ -10,7 +10,7 @@ import type { ShellAnalysis, ShellSegment, ShellWord, SegmentKind, SegmentVia } 
 import type { BashParser } from "../ShellParser.ts"
 import { DANGEROUS_ENV, SHELLS, WRAPPERS, type WrapperSpec } from "./commandTables.ts"
 import { SyntaxNode } from "./syntax.ts"
-import { basename, expandBraces, shellJoin, wordOf, type RawWord } from "./words.ts"
+import { basename, expandBraces, shellJoin, shellJoinWords, wordOf, type RawWord } from "./words.ts"
 
 /** Deepest nesting of substitutions and nested scripts that is analysed. */
 export const MAX_DEPTH = 8
@@ -55,6 +55,8 @@ const withStdin = (frame: Frame, stdin: Stdin): Frame =>
   frame.stdin === stdin ? frame : makeFrame(frame.depth, frame.via, frame.wrappers, stdin, frame.openEnded)
 
 const NO_STDIN: Stdin = { kind: "none" }
+/** The empty list a segment without env prefixes or uncertainty shares (segments are never changed). */
+const NO_STRINGS: ReadonlyArray<string> = Object.freeze([])
 const PIPE: Stdin = { kind: "pipe" }
 
 const NEUTRAL_WRITE_TARGETS = new Set(["/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty"])
@@ -117,8 +119,8 @@ class Analyser {
       group,
       kind,
       argv,
-      text: extra.text ?? shellJoin(argv.map((w) => w.value)),
-      env: extra.env ?? [],
+      text: extra.text ?? shellJoinWords(argv),
+      env: extra.env ?? NO_STRINGS,
       wrappers: frame.wrappers,
       via: frame.via,
       transparent: extra.transparent ?? false,
@@ -126,7 +128,7 @@ class Analyser {
       openEnded: frame.openEnded,
       target: extra.target ?? null,
       writes: extra.writes ?? false,
-      uncertain: extra.uncertain ?? [],
+      uncertain: extra.uncertain ?? NO_STRINGS,
       dirs: this.dirs
     })
   }
@@ -387,7 +389,7 @@ class Analyser {
     const lines: Array<Array<RawWord>> = [[]]
     let raw = lines[0]!
     let previous: SyntaxNode | undefined
-    const multiline = node.text.includes("\n")
+    const multiline = node.hasNewline
     const out = { stdin: frame.stdin, redirects: [...outer] as Array<Redirect> }
     for (const child of node.namedChildren) {
       if (multiline && previous !== undefined && raw.length > 0 && previous.newlineBefore(child)) {

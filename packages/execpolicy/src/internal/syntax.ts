@@ -55,6 +55,11 @@ export class SyntaxNode {
     return false
   }
 
+  /** True when the node's text holds a newline (known without reading the node when the source has none). */
+  get hasNewline(): boolean {
+    return this.source.includes("\n") && this.text.includes("\n")
+  }
+
   /** The node's source text (a slice of the parsed string). */
   get text(): string {
     if (this.cachedText === undefined) this.cachedText = this.source.slice(this.node.startIndex, this.node.endIndex)

@@ -191,16 +191,36 @@ export const expandBraces = (text: string): ReadonlyArray<string> => {
   return [text]
 }
 
-const SAFE_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/
+/** Character codes that need no quoting (`[A-Za-z0-9_@%+=:,./-]`). */
+const SAFE_CHAR = (() => {
+  const table = new Uint8Array(128)
+  for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_@%+=:,./-") table[c.charCodeAt(0)] = 1
+  return table
+})()
+
+const isSafeWord = (value: string): boolean => {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i)
+    if (c >= 128 || SAFE_CHAR[c] === 0) return false
+  }
+  return true
+}
 
 /** Quotes a value for display so that it reads back as one shell word. */
 export const shellQuote = (value: string): string =>
-  value === "" ? "''" : SAFE_WORD.test(value) ? value : `'${value.replaceAll("'", "'\\''")}'`
+  value === "" ? "''" : isSafeWord(value) ? value : `'${value.replaceAll("'", "'\\''")}'`
 
 /** Joins argv values into a display string. */
 export const shellJoin = (values: ReadonlyArray<string>): string => {
   let out = ""
   for (let i = 0; i < values.length; i++) out += (i === 0 ? "" : " ") + shellQuote(values[i]!)
+  return out
+}
+
+/** `shellJoin` of the words' values. */
+export const shellJoinWords = (words: ReadonlyArray<ShellWord>): string => {
+  let out = ""
+  for (let i = 0; i < words.length; i++) out += (i === 0 ? "" : " ") + shellQuote(words[i]!.value)
   return out
 }
 

@@ -10,12 +10,22 @@ import type { HeadSignal } from "./headSignal.ts"
 
 type ReadPage = (options: ReadAllOptions) => Effect.Effect<ReadonlyArray<RecordedEvent>, EventStoreError>
 
+/**
+ * Lets the event loop run timers and I/O before the next page: reads are synchronous, so a long
+ * replay would otherwise keep a process (say, an app-server) from answering until it ends.
+ */
+const yieldToEventLoop: Effect.Effect<void> = Effect.async<void>((resume) => {
+  const handle = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(handle))
+})
+
 /** Pages through the log from `after` to `until`, never holding more than a page. */
 export const pagedStream = (readAll: ReadPage, options: ReadAllOptions): Stream.Stream<RecordedEvent, EventStoreError> => {
   // The page size `readAll` really uses: a short page means the end only when compared with it.
   const limit = Math.min(Math.max(1, options.limit ?? DefaultPageSize), MaxPageSize)
-  return Stream.paginateChunkEffect(options.after ?? 0, (after) =>
-    Effect.map(readAll({ ...options, after, limit }), (page) => {
+  const first = options.after ?? 0
+  return Stream.paginateChunkEffect(first, (after) =>
+    Effect.map(after === first ? readAll({ ...options, after, limit }) : Effect.zipRight(yieldToEventLoop, readAll({ ...options, after, limit })), (page) => {
       const last = page[page.length - 1]
       return [
         Chunk.unsafeFromArray(page as Array<RecordedEvent>),

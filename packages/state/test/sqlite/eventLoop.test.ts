@@ -1,0 +1,36 @@
+/** Reading the log never keeps the event loop from running timers and I/O for long. */
+import { describe, expect, it } from "@effect/vitest"
+import { Chunk, Effect, Stream } from "effect"
+import { EventStore } from "../../src/EventStore.ts"
+import { layerMemory } from "../../src/layers.ts"
+import { envelopes, layerSqliteTemp } from "../fixtures/helpers.ts"
+
+const backends = [
+  ["sqlite", layerSqliteTemp()],
+  ["memory", layerMemory]
+] as const
+
+describe("paged reads and the event loop", () => {
+  for (const [name, layer] of backends) {
+    it.scopedLive(`${name}: a timer due before a long read fires while the read is still paging`, () =>
+      Effect.gen(function*() {
+        const store = yield* EventStore
+        for (let s = 0; s < 10; s++) yield* store.append(`loop-${s}`, envelopes(50))
+        let fired = false
+        const timer = setTimeout(() => {
+          fired = true
+        }, 0)
+        yield* Effect.addFinalizer(() => Effect.sync(() => clearTimeout(timer)))
+        // 500 events, 10 a page: whether the timer had fired, as each page arrives.
+        const seen = yield* store.streamAll({ limit: 10 }).pipe(
+          Stream.chunks,
+          Stream.map(() => fired),
+          Stream.runCollect,
+          Effect.map(Chunk.toReadonlyArray)
+        )
+        expect(seen.length).toBeGreaterThanOrEqual(50)
+        expect(seen[0]).toBe(false)
+        expect(seen.slice(-10).every((f) => f)).toBe(true)
+      }).pipe(Effect.provide(layer)))
+  }
+})

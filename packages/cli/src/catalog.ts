@@ -5,6 +5,7 @@
 import { allEventDefinitions, categoryOf, makeEventRegistry, type EventRegistry } from "@codewhale/protocol"
 import { EventStore, type EventStoreError, type ReadModel, replay, threadListOf, threadsProjection, threadsReadModel } from "@codewhale/state"
 import type { EventDecodeError } from "@codewhale/protocol"
+import { jobsReadModel } from "@codewhale/jobs"
 import { Effect, Either, Stream } from "effect"
 
 /** A projection the CLI can replay to any position and print. */
@@ -53,4 +54,4 @@ const threads: CatalogProjection = {
 export const projections: ReadonlyArray<CatalogProjection> = [summary, threads]
 
 /** Every read model `log rebuild` and `log verify` know. */
-export const readModels: ReadonlyArray<ReadModel> = [threadsReadModel]
+export const readModels: ReadonlyArray<ReadModel> = [threadsReadModel, jobsReadModel]

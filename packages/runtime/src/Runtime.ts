@@ -16,7 +16,7 @@
  * - `invokeTool`, `respondToApproval`, approvals and grants delegate to the `ToolPipeline`.
  * - `mcpStartup` starts the configured MCP servers; their tools enter the registry as
  *   `mcp__<server>__<tool>` (and follow reconnects and list changes, through `McpToolsLive`).
- * - `appStatus` and the job operations delegate to `JobStore`; a `JobRunner` runs the handlers given
+ * - `appStatus` and the job operations delegate to `JobStore` (the list from the `jobs` read model); a `JobRunner` runs the handlers given
  *   to the layer, plus the built-in `exec_shell` handler (a shell command through the tool pipeline).
  *
  * Several runtimes (processes) may share one SQLite database: every read goes through the log or
@@ -536,7 +536,7 @@ const runtimeLayer = (options: RuntimeLayerOptions) => {
   const mcp = McpManager.layer(config.mcpServers)
 
   const tools = Layer.provideMerge(pipeline, registry)
-  const services = Layer.mergeAll(threads, JobStore.layer, grants, hooks, McpToolsLive.pipe(Layer.provideMerge(mcp))).pipe(
+  const services = Layer.mergeAll(threads, JobStore.layerSql, grants, hooks, McpToolsLive.pipe(Layer.provideMerge(mcp))).pipe(
     Layer.provideMerge(tools)
   )
   const runtime = Layer.scoped(

@@ -1,6 +1,7 @@
 /**
  * `codewhale jobs list|show|history|cancel|pause|resume`: background jobs on the event log.
- * Reads open the database read-only; `--json` prints the seed's shapes (`list --json` is the
+ * Reads open the database read-only, except `list`, which brings the `jobs` read model up to the
+ * log's head before answering; `--json` prints the seed's shapes (`list --json` is the
  * `app/status` output: every job with its retry state and history, plus one `job_transition`
  * frame per history entry).
  */
@@ -24,8 +25,9 @@ const json = Options.boolean("json").pipe(Options.withDescription("print JSON (t
 const jobId = Args.text({ name: "job-id" }).pipe(Args.withDescription("the job id (job-…)"))
 const actor = Options.text("actor").pipe(Options.withDescription("who does this (recorded; default cli:$USER)"), Options.optional)
 
+/** The job store on the database; `list` answers from the `jobs` read model, which it brings up to date (so it opens read-write). */
 const storeLayer = (db: Option.Option<string>, readonly: boolean) =>
-  Layer.provide(JobStore.layer, databaseLayer(db, { readonly }))
+  Layer.provide(JobStore.layerSql, databaseLayer(db, { readonly }))
 
 const iso = (ms: number | null): string => (ms === null ? "-" : new Date(ms).toISOString())
 
@@ -81,7 +83,7 @@ const list = Command.make(
         }
       }
       yield* Console.log(`${jobs.length} job(s)`)
-    }).pipe(Effect.provide(storeLayer(o.db, true)))
+    }).pipe(Effect.provide(storeLayer(o.db, false)))
 ).pipe(Command.withDescription("list jobs, newest update first (--json: the app/status output)"))
 
 const show = Command.make("show", { db: dbOption, json, jobId }, (o) =>

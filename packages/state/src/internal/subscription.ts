@@ -42,6 +42,7 @@ export const subscribeStream = (
 ): Stream.Stream<RecordedEvent, EventStoreError> =>
   Stream.paginateChunkEffect(options.after ?? 0, (cursor) =>
     Effect.gen(function*() {
+      if (cursor !== (options.after ?? 0)) yield* yieldToEventLoop
       yield* head.atLeast(cursor + 1)
       const seenHead = head.current()
       const page = yield* readAll({ after: cursor, until: seenHead, category: options.category, limit: DefaultPageSize })

@@ -32,5 +32,26 @@ describe("paged reads and the event loop", () => {
         expect(seen[0]).toBe(false)
         expect(seen.slice(-10).every((f) => f)).toBe(true)
       }).pipe(Effect.provide(layer)))
+
+    it.scopedLive(`${name}: a subscription catching up on history lets a due timer fire`, () =>
+      Effect.gen(function*() {
+        const store = yield* EventStore
+        for (let s = 0; s < 30; s++) yield* store.append(`loop-${s}`, envelopes(100))
+        let fired = false
+        const timer = setTimeout(() => {
+          fired = true
+        }, 0)
+        yield* Effect.addFinalizer(() => Effect.sync(() => clearTimeout(timer)))
+        // 3,000 events arrive in pages of 1,000: the last page comes after the timer fired.
+        const seen = yield* store.subscribe().pipe(
+          Stream.take(3_000),
+          Stream.chunks,
+          Stream.map(() => fired),
+          Stream.runCollect,
+          Effect.map(Chunk.toReadonlyArray)
+        )
+        expect(seen[0]).toBe(false)
+        expect(seen[seen.length - 1]).toBe(true)
+      }).pipe(Effect.provide(layer)))
   }
 })

@@ -85,7 +85,7 @@ export const resolveDir = (targets: ReadonlyArray<string>, cwd: string, home: st
 
 /** True when `path` is `dir` or inside it (both normalised absolute). */
 export const isWithin = (path: string, dir: string): boolean =>
-  dir === "/" || path === dir || path.startsWith(dir + "/")
+  dir === "/" || path === dir || (path.length > dir.length && path.charCodeAt(dir.length) === 47 && path.startsWith(dir))
 
 /** A compiled path pattern from a policy rule. */
 export interface PathPattern {

@@ -98,4 +98,25 @@ describe("codewhale jobs", () => {
     const history = await withJobs((jobs) => jobs.history(ids.busy))
     expect(history.slice(-2).map((h) => h.phase)).toEqual(["paused", "resumed"])
   }, 600_000)
+
+  it("list answers from the jobs read model: another process's new job is listed; log verify and log rebuild jobs know the model", async () => {
+    const fresh = await withJobs((jobs) => jobs.enqueue("late"))
+    const r = await cli(["jobs", "list", "--limit", "1"])
+    expect(r.status, r.stderr).toBe(0)
+    expect(r.stdout.trim().split("\n")[1]?.split(/\s+/)[0]).toBe(fresh.id)
+    const verify = await cli(["log", "verify", "--json"])
+    expect(verify.status, verify.stderr).toBe(0)
+    const models = (JSON.parse(verify.stdout) as { readModels: ReadonlyArray<{ name: string; ok: boolean }> }).readModels
+    expect(models.find((m) => m.name === "jobs")).toMatchObject({ ok: true })
+    const rebuilt = await cli(["log", "rebuild", "jobs"])
+    expect(rebuilt.status, rebuilt.stderr).toBe(0)
+    expect(rebuilt.stdout).toMatch(/^rebuilt jobs up to position \d+/)
+    const after = await cli(["jobs", "list", "--json"])
+    expect((JSON.parse(after.stdout) as { data: { jobs: ReadonlyArray<{ id: string }> } }).data.jobs.map((j) => j.id)).toEqual([
+      fresh.id,
+      ids.queued,
+      ids.busy,
+      ids.long
+    ])
+  }, 600_000)
 })

@@ -2,14 +2,15 @@
  * The shortcuts taken for `check` speed agree with the plain definitions they replace: the arity
  * classification built without a word list against `classify`, and relative paths joined to a
  * normal directory without renormalising against the plain lexical normalisation, and display
- * quoting by a character table against the pattern it replaces.
+ * quoting by a character table against the pattern it replaces, and the glob test of unquoted
+ * words by a character scan against the pattern it replaces.
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as fc from "effect/FastCheck"
 import { ARITY } from "../src/internal/commandTables.ts"
 import { classify, classifyCommand } from "../src/internal/matchers.ts"
 import { normalizeAbsolute, resolvePath } from "../src/internal/paths.ts"
-import { shellJoin, shellJoinWords, shellQuote } from "../src/internal/words.ts"
+import { shellJoin, shellJoinWords, shellQuote, unquoteBare } from "../src/internal/words.ts"
 
 const HEADS = [...new Set([...ARITY.keys()].map((k) => k.split(" ")[0]!)), "ls", "rm", "bash", ""]
 const WORDS = [...new Set([...ARITY.keys()].flatMap((k) => k.split(" ").slice(1))), "x", "-m", "\u0000", "", "run dev"]
@@ -53,5 +54,22 @@ describe("shellQuote", () => {
     )
     const words = ["git", "it's", "", "a b"].map((value) => ({ value, dynamic: false, glob: false }))
     expect(shellJoinWords(words)).toBe(shellJoin(words.map((w) => w.value)))
+  })
+})
+
+describe("unquoteBare", () => {
+  it("notes a glob exactly when an unescaped *, ? or [ is left", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom("a", "*", "?", "[", "]", "\\", "/", ".") }), (text) => {
+        const { value, glob } = unquoteBare(text)
+        if (!text.includes("\\")) {
+          expect(value).toBe(text)
+          expect(glob).toBe(/[*?[]/.test(text))
+        } else {
+          expect(glob).toBe(/(?:^|[^\\])(?:\\\\)*[*?[]/.test(text))
+        }
+      }),
+      { numRuns: 3000 }
+    )
   })
 })

@@ -451,12 +451,12 @@ class Analyser {
     if (name.dynamic) uncertain.push(`the command name ${name.value} is only known at run time`)
     else if (name.glob) uncertain.push(`the command name ${name.value} is a glob pattern`)
     const base = basename(name.value).toLowerCase()
-    const args = words.slice(1)
     const known = !name.dynamic && !name.glob
     const wrapper = known ? WRAPPERS.get(base) : undefined
     if (wrapper !== undefined) return this.wrapper(base, wrapper, words, env, uncertain, group, frame)
     if (known && SHELLS.has(base)) return this.shell(words, env, uncertain, group, frame)
     if (known && base === "eval") {
+      const args = words.slice(1)
       const dynamic = args.some((a) => a.dynamic)
       if (dynamic) uncertain.push("eval of text only known at run time")
       this.emit("command", group, words, frame, { env, uncertain, transparent: !dynamic && args.length > 0 })
@@ -464,7 +464,7 @@ class Analyser {
       return
     }
     if (known && base === "trap") {
-      const code = args[0]
+      const code = words[1]
       const listing = code === undefined || code.value.startsWith("-")
       if (!listing && code.dynamic) uncertain.push("trap with a handler only known at run time")
       this.emit("command", group, words, frame, { env, uncertain, transparent: !listing && !code.dynamic })
@@ -475,6 +475,7 @@ class Analyser {
     if (known && base === "xargs") return this.xargs(words, env, uncertain, group, frame)
     let cdTarget: string | undefined
     if (known && (base === "cd" || base === "pushd")) {
+      const args = words.slice(1)
       const target = args.find((a) => !a.value.startsWith("-"))
       if (target !== undefined && !target.dynamic) {
         this.cdTargets.push(target.value)
@@ -483,7 +484,7 @@ class Analyser {
     }
     this.emit("command", group, words, frame, { env, uncertain })
     if (cdTarget !== undefined) this.changeDir(cdTarget)
-    if (known && base === "find") this.findExec(args, group, frame)
+    if (known && base === "find") this.findExec(words.slice(1), group, frame)
   }
 
   wrapper(

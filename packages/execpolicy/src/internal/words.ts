@@ -8,11 +8,19 @@ export interface RawWord extends ShellWord {
 
 const word = (value: string, dynamic: boolean, glob: boolean, braces = false): RawWord => ({ value, dynamic, glob, braces })
 
-const GLOB_CHARS = /[*?[]/
-
 /** Removes backslash escapes from unquoted text and notes unquoted glob characters. */
 export const unquoteBare = (text: string): { readonly value: string; readonly glob: boolean } => {
-  if (!text.includes("\\")) return { value: text, glob: GLOB_CHARS.test(text) }
+  let plain = true
+  let globChar = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c === 92) {
+      plain = false
+      break
+    }
+    if (c === 42 || c === 63 || c === 91) globChar = true
+  }
+  if (plain) return { value: text, glob: globChar }
   let out = ""
   let glob = false
   for (let i = 0; i < text.length; i++) {

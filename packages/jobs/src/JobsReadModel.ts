@@ -4,12 +4,12 @@
  * page at a time from the `job` events with `evolveRecorded`, the fold `JobStore.list` used to run
  * over the whole log. Queries answer the list and `app/status` without replaying the log.
  */
-import { JobPhase, JobStatus } from "@codewhale/protocol"
+import { type EventOf, JobPhase, JobStatus } from "@codewhale/protocol"
 import type { ReadModel } from "@codewhale/state"
 import { SqlClient, SqlError } from "@effect/sql"
 import { Effect, Either, ParseResult, Schema } from "effect"
 import { CorruptJobRow } from "./Errors.ts"
-import { evolveRecorded, type JobState, jobRegistry } from "./JobState.ts"
+import { evolveRecorded, type JobEventDefinition, type JobState, jobRegistry } from "./JobState.ts"
 
 const JobRetrySchema = Schema.Struct({
   attempt: Schema.Number,
@@ -96,7 +96,7 @@ const rowValues = (job: JobState, streamId: string): ReadonlyArray<unknown> => [
 const applyPage = (records: Parameters<ReadModel["apply"]>[0]) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    const events = []
+    const events: Array<EventOf<JobEventDefinition>> = []
     for (const record of records) {
       const decoded = jobRegistry.decode(record)
       if (Either.isLeft(decoded)) return yield* Effect.fail(decoded.left)
@@ -132,7 +132,7 @@ const applyPage = (records: Parameters<ReadModel["apply"]>[0]) =>
 /** The canonical content of the read model: every row, by job id, the state as stored. */
 const dump = Effect.flatMap(SqlClient.SqlClient, (sql) => query(sql, `SELECT ${Columns} FROM jobs_list ORDER BY job_id`))
 
-/** The `jobs` read model, for `JobStore.layerSql` and `codewhale log rebuild|verify jobs`. */
+/** The `jobs` read model (stream category `job`, as `JobCategory`), for `JobStore.layerSql` and `codewhale log rebuild|verify jobs`. */
 export const jobsReadModel: ReadModel = {
   name: "jobs",
   version: 1,

@@ -297,7 +297,7 @@ class Analyser {
         return
       }
       case "herestring_redirect": {
-        const child = node.namedChildren[0]
+        const child = node.firstNamedChild
         if (child) {
           this.walk(child, frame)
           const w = wordOf(child)
@@ -406,7 +406,7 @@ class Analyser {
           break
         }
         case "command_name": {
-          const inner = child.namedChildren[0]
+          const inner = child.firstNamedChild
           if (inner) {
             raw.push(wordOf(inner))
             this.walk(inner, frame)

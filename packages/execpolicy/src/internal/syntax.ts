@@ -74,6 +74,14 @@ export class SyntaxNode {
     return this.cachedNamed
   }
 
+  /** The first named child (read alone, without listing the others). */
+  get firstNamedChild(): SyntaxNode | undefined {
+    if (this.cachedNamed !== undefined) return this.cachedNamed[0]
+    if (LEAF_TYPES.has(this.type)) return undefined
+    const first = this.node.firstNamedChild
+    return first === null ? undefined : new SyntaxNode(first, this.source)
+  }
+
   /** Every child, named or not, in order. */
   get children(): ReadonlyArray<SyntaxNode> {
     if (this.cachedAll === undefined) this.cachedAll = this.wrap(this.node.children)

@@ -3,14 +3,18 @@
  * classification built without a word list against `classify`, and relative paths joined to a
  * normal directory without renormalising against the plain lexical normalisation, and display
  * quoting by a character table against the pattern it replaces, and the glob test of unquoted
- * words by a character scan against the pattern it replaces.
+ * words by a character scan against the pattern it replaces; a node's first named child read alone
+ * against the first of its listed named children.
  */
-import { describe, expect, it } from "@effect/vitest"
+import { beforeAll, describe, expect, it } from "@effect/vitest"
 import * as fc from "effect/FastCheck"
 import { ARITY } from "../src/internal/commandTables.ts"
 import { classify, classifyCommand } from "../src/internal/matchers.ts"
 import { normalizeAbsolute, resolvePath } from "../src/internal/paths.ts"
+import { SyntaxNode } from "../src/internal/syntax.ts"
 import { shellJoin, shellJoinWords, shellQuote, unquoteBare } from "../src/internal/words.ts"
+import type { BashParser } from "../src/ShellParser.ts"
+import { getParser } from "./helpers.ts"
 
 const HEADS = [...new Set([...ARITY.keys()].map((k) => k.split(" ")[0]!)), "ls", "rm", "bash", ""]
 const WORDS = [...new Set([...ARITY.keys()].flatMap((k) => k.split(" ").slice(1))), "x", "-m", "\u0000", "", "run dev"]
@@ -71,5 +75,54 @@ describe("unquoteBare", () => {
       }),
       { numRuns: 3000 }
     )
+  })
+})
+
+let parser: BashParser
+beforeAll(async () => {
+  parser = await getParser()
+})
+
+const SCRIPTS = [
+  "git status --short", "FOO=1 BAR=$x git push origin main > log.txt 2>&1", "echo \"$(ls -la src)\" | tee out/1.txt",
+  "bash -lc 'cargo test && rm -rf build'", "cat <<< \"$HOME\" && cat <<'EOF'\nbody $x\nEOF", "for f in *.ts; do echo \"$f\"; done",
+  "a=$(( 1 + 2 )); declare -x PATH=/bin; [ -f x ] && echo {a,b}c", "f() { rm -rf ~; }; f", "( cd src && ls ) || echo 'fail'",
+  "git commit -m \"fix: issue 12\" --no-verify; echo $'a\\tb'", "if true; then echo x; fi"
+]
+
+describe("SyntaxNode.firstNamedChild", () => {
+  it("is the first named child the node lists, for every node of varied scripts", () => {
+    const visit = (node: SyntaxNode, fresh: (n: SyntaxNode) => SyntaxNode | undefined): void => {
+      const first = fresh(node)
+      const listed = node.namedChildren[0]
+      expect(first?.type).toBe(listed?.type)
+      expect(first?.text).toBe(listed?.text)
+      for (const child of node.namedChildren) visit(child, fresh)
+    }
+    for (const script of SCRIPTS) {
+      const parsed = parser.parse(script)
+      expect(parsed).toBeDefined()
+      if (parsed === undefined) continue
+      try {
+        // A second reader over the same tree asks for the first child before listing any children.
+        const index = new Map<string, SyntaxNode | undefined>()
+        const other = new SyntaxNode(parsed.root, script)
+        const collect = (n: SyntaxNode, path: string): void => {
+          index.set(path, n.firstNamedChild)
+          n.namedChildren.forEach((c, i) => collect(c, `${path}/${i}`))
+        }
+        collect(other, "")
+        const paths = new Map<SyntaxNode, string>()
+        const number = (n: SyntaxNode, path: string): void => {
+          paths.set(n, path)
+          n.namedChildren.forEach((c, i) => number(c, `${path}/${i}`))
+        }
+        const root = new SyntaxNode(parsed.root, script)
+        number(root, "")
+        visit(root, (n) => index.get(paths.get(n)!))
+      } finally {
+        parsed.dispose()
+      }
+    }
   })
 })

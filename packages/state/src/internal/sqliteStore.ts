@@ -165,7 +165,8 @@ export const makeSqliteStore = (options: SqliteStoreOptions) =>
          WHERE stream_id > ? AND category = ? GROUP BY stream_id ORDER BY stream_id LIMIT ?`),
       begin: prepare("BEGIN IMMEDIATE"),
       commit: prepare("COMMIT"),
-      rollback: prepare("ROLLBACK")
+      rollback: prepare("ROLLBACK"),
+      dataVersion: prepare("PRAGMA data_version").pluck()
     }))
 
     // `data_version` is read before the head: a commit by another process in between changes it,
@@ -253,17 +254,29 @@ export const makeSqliteStore = (options: SqliteStoreOptions) =>
     }
 
     /** One append inside the group's transaction: version check, then the inserts. */
+    // Stream versions as of this connection's own commits, valid while no other connection has
+    // committed (`data_version` unchanged, read inside the write transaction): an append to a
+    // stream this process just wrote skips reading its version.
+    const versions = new Map<string, number>()
+    let versionsAsOf = -1
+
     const runOneSync = (p: PendingAppend): Outcome => {
-      const version = Number(statements.version.get(p.streamId))
-      if (!expectedHolds(p.expected, version)) return notLandedSync(p)
+      const version = versions.get(p.streamId) ?? Number(statements.version.get(p.streamId))
+      if (!expectedHolds(p.expected, version)) {
+        versions.delete(p.streamId)
+        return notLandedSync(p)
+      }
       let positions: readonly [number, number]
       try {
         positions = insertSync(p, version)
       } catch (cause) {
         // A constraint (an event id already stored) decides the outcome; anything else aborts the group.
+        versions.delete(p.streamId)
         if (codeOf(cause).startsWith("SQLITE_CONSTRAINT")) return notLandedSync(p)
         throw cause
       }
+      if (versions.size >= 10_000) versions.clear()
+      versions.set(p.streamId, version + p.events.length)
       return Either.right({
         streamId: p.streamId,
         firstPosition: positions[0],
@@ -276,10 +289,17 @@ export const makeSqliteStore = (options: SqliteStoreOptions) =>
     const writeGroupSync = (group: ReadonlyArray<PendingAppend>): ReadonlyArray<Outcome> => {
       statements.begin.run()
       try {
+        const asOf = Number(statements.dataVersion.get())
+        if (asOf !== versionsAsOf) {
+          versions.clear()
+          versionsAsOf = asOf
+        }
         const results = group.map(runOneSync)
         statements.commit.run()
         return results
       } catch (cause) {
+        versions.clear()
+        versionsAsOf = -1
         if (db.inTransaction) statements.rollback.run()
         throw cause
       }

@@ -7,14 +7,14 @@ import {
   type EventDefinition,
   type EventOf,
   type EventRegistry,
-  type JobPhase,
-  type JobStatus,
+  JobPhase,
+  JobStatus,
   jobEventDefinitions,
   jobRunnerEventDefinitions,
   makeEventRegistry
 } from "@codewhale/protocol"
 import type { Projection } from "@codewhale/state"
-import { Either } from "effect"
+import { Either, Schema } from "effect"
 
 /** The seed's `DEFAULT_JOB_MAX_ATTEMPTS`: retries a failing job may schedule. */
 export const DefaultMaxAttempts = 3
@@ -24,58 +24,62 @@ export const DefaultBackoffBaseMs = 500
 export const MaxHistoryEntries = 64
 
 /** The seed's retry metadata. `nextRetryAt` is epoch milliseconds (the wire shows seconds). */
-export interface JobRetry {
+export const JobRetrySchema = Schema.Struct({
   /** Retries scheduled so far (0 = never failed); never reset. */
-  readonly attempt: number
-  readonly maxAttempts: number
-  readonly backoffBaseMs: number
+  attempt: Schema.Number,
+  maxAttempts: Schema.Number,
+  backoffBaseMs: Schema.Number,
   /** `backoffBaseMs * 2^(attempt-1)` after a failure that scheduled a retry, else 0. */
-  readonly nextBackoffMs: number
+  nextBackoffMs: Schema.Number,
   /** When the scheduled retry is due (backoff plus recorded jitter), or null. */
-  readonly nextRetryAt: number | null
-}
+  nextRetryAt: Schema.NullOr(Schema.Number)
+})
+/** The seed's retry metadata. */
+export type JobRetry = typeof JobRetrySchema.Type
 
 /** A snapshot of the job taken after one transition. */
-export interface JobHistoryEntry {
-  readonly at: number
-  readonly phase: JobPhase
-  readonly status: JobStatus
-  readonly progress: number
-  readonly detail: string | null
-  readonly retry: JobRetry
-}
+export const JobHistoryEntrySchema = Schema.Struct({
+  at: Schema.Number,
+  phase: JobPhase,
+  status: JobStatus,
+  progress: Schema.Number,
+  detail: Schema.NullOr(Schema.String),
+  retry: JobRetrySchema
+})
+/** A snapshot of the job taken after one transition. */
+export type JobHistoryEntry = typeof JobHistoryEntrySchema.Type
 
 /** The attempt currently running: who holds it. */
-export interface JobLease {
-  readonly runnerId: string
-  readonly run: number
-  readonly startedAt: number
-}
+export const JobLeaseSchema = Schema.Struct({ runnerId: Schema.String, run: Schema.Number, startedAt: Schema.Number })
+/** The attempt currently running. */
+export type JobLease = typeof JobLeaseSchema.Type
 
-/** One job, as folded from its stream. */
-export interface JobState {
-  readonly id: string
-  readonly name: string
-  readonly input: unknown
-  readonly status: JobStatus
-  readonly progress: number
-  readonly detail: string | null
-  readonly retry: JobRetry
+/** One job, as folded from its stream (also how the `jobs` read model stores it). */
+export const JobStateSchema = Schema.Struct({
+  id: Schema.String,
+  name: Schema.String,
+  input: Schema.Unknown,
+  status: JobStatus,
+  progress: Schema.Number,
+  detail: Schema.NullOr(Schema.String),
+  retry: JobRetrySchema,
   /** The newest history entries, at most the cap the fold was run with (64 for the projection). */
-  readonly history: ReadonlyArray<JobHistoryEntry>
+  history: Schema.Array(JobHistoryEntrySchema),
   /** How many history entries the job has in total (the log keeps them all). */
-  readonly historyLength: number
+  historyLength: Schema.Number,
   /** How many times the job was started. */
-  readonly runs: number
+  runs: Schema.Number,
   /** The running attempt, when status is `running`. */
-  readonly lease: JobLease | null
-  readonly createdAt: number
-  readonly updatedAt: number
+  lease: Schema.NullOr(JobLeaseSchema),
+  createdAt: Schema.Number,
+  updatedAt: Schema.Number,
   /** The stream version this state reflects: the version to expect on the next append. */
-  readonly version: number
+  version: Schema.Number,
   /** The log position of the last event folded (orders jobs by last update). */
-  readonly position: number
-}
+  position: Schema.Number
+})
+/** One job, as folded from its stream. */
+export type JobState = typeof JobStateSchema.Type
 
 /** The definitions of a job stream's events. */
 export type JobEventDefinition = (typeof jobEventDefinitions)[number]

@@ -4,45 +4,12 @@
  * page at a time from the `job` events with `evolveRecorded`, the fold `JobStore.list` used to run
  * over the whole log. Queries answer the list and `app/status` without replaying the log.
  */
-import { type EventOf, JobPhase, JobStatus } from "@codewhale/protocol"
+import { type EventOf, type JobStatus } from "@codewhale/protocol"
 import type { ReadModel } from "@codewhale/state"
 import { SqlClient, SqlError } from "@effect/sql"
 import { Effect, Either, ParseResult, Schema } from "effect"
 import { CorruptJobRow } from "./Errors.ts"
-import { evolveRecorded, type JobEventDefinition, type JobState, jobRegistry } from "./JobState.ts"
-
-const JobRetrySchema = Schema.Struct({
-  attempt: Schema.Number,
-  maxAttempts: Schema.Number,
-  backoffBaseMs: Schema.Number,
-  nextBackoffMs: Schema.Number,
-  nextRetryAt: Schema.NullOr(Schema.Number)
-})
-
-const JobStateSchema = Schema.Struct({
-  id: Schema.String,
-  name: Schema.String,
-  input: Schema.Unknown,
-  status: JobStatus,
-  progress: Schema.Number,
-  detail: Schema.NullOr(Schema.String),
-  retry: JobRetrySchema,
-  history: Schema.Array(Schema.Struct({
-    at: Schema.Number,
-    phase: JobPhase,
-    status: JobStatus,
-    progress: Schema.Number,
-    detail: Schema.NullOr(Schema.String),
-    retry: JobRetrySchema
-  })),
-  historyLength: Schema.Number,
-  runs: Schema.Number,
-  lease: Schema.NullOr(Schema.Struct({ runnerId: Schema.String, run: Schema.Number, startedAt: Schema.Number })),
-  createdAt: Schema.Number,
-  updatedAt: Schema.Number,
-  version: Schema.Number,
-  position: Schema.Number
-})
+import { evolveRecorded, type JobEventDefinition, type JobState, JobStateSchema, jobRegistry } from "./JobState.ts"
 
 /** A job state stored as JSON text (the `state` column). */
 const JobStateJson: Schema.Schema<JobState, string> = Schema.parseJson(JobStateSchema)

@@ -37,7 +37,7 @@ import {
 import { EventStore, ThreadStore, type CheckpointRow, type ThreadError } from "@codewhale/state"
 import { layerWithBuiltins, ToolRegistry } from "@codewhale/tools"
 import type { SqlClient } from "@effect/sql"
-import { Clock, Context, Effect, HashSet, Layer, Redacted, Ref, Schema } from "effect"
+import { Clock, Context, Effect, Layer, Redacted, Ref, Schema } from "effect"
 import type { AppRequest, AppResponse, PromptRequest, PromptResponse } from "./AppWire.ts"
 import {
   type ConfigSources,
@@ -242,8 +242,7 @@ const makeRuntime = (options: RuntimeLayerOptions, handlerNames: ReadonlyArray<s
     })
     const secretTexts = Effect.map(Ref.get(config), (c) => (c.apiKey === undefined ? [] : [Redacted.value(c.apiKey)]))
     /** Sessions (threads) started here and not yet ended, with their cwd. */
-    const openSessions = yield* Ref.make(HashSet.empty<string>())
-    const sessionCwds = new Map<string, string>()
+    const openSessions = new Map<string, string>()
 
     const saveLatest = (threadId: string, reason: string, state: unknown) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) =>
@@ -266,8 +265,7 @@ const makeRuntime = (options: RuntimeLayerOptions, handlerNames: ReadonlyArray<s
         const session = sessionSources[request.kind]
         if (session !== undefined && response.status === session.status) {
           const sessionCwd = response.cwd ?? cwd
-          yield* Ref.update(openSessions, HashSet.add(response.thread_id))
-          sessionCwds.set(response.thread_id, sessionCwd)
+          openSessions.set(response.thread_id, sessionCwd)
           yield* fireHooks({
             event: "SessionStart",
             sessionId: response.thread_id,
@@ -281,10 +279,10 @@ const makeRuntime = (options: RuntimeLayerOptions, handlerNames: ReadonlyArray<s
 
     const endSessions: RuntimeShape["endSessions"] = (reason) =>
       Effect.gen(function*() {
-        const open = yield* Ref.getAndSet(openSessions, HashSet.empty())
-        for (const threadId of [...open].sort()) {
-          yield* fireHooks({ event: "SessionEnd", sessionId: threadId, cwd: sessionCwds.get(threadId) ?? cwd, matchValue: reason, fields: { reason } })
-          sessionCwds.delete(threadId)
+        const open = [...openSessions].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        openSessions.clear()
+        for (const [threadId, sessionCwd] of open) {
+          yield* fireHooks({ event: "SessionEnd", sessionId: threadId, cwd: sessionCwd, matchValue: reason, fields: { reason } })
         }
       })
 

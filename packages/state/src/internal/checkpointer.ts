@@ -9,12 +9,7 @@
 import { Effect, type Scope } from "effect"
 import { createRequire } from "node:module"
 import { Worker } from "node:worker_threads"
-
-/** An error's message, also for errors cloned across threads (no longer `instanceof Error`). */
-const messageOf = (cause: unknown): string => {
-  const { message, code } = (cause ?? {}) as { readonly message?: unknown; readonly code?: unknown }
-  return typeof message === "string" ? message : typeof code === "string" ? code : String(cause)
-}
+import { messageOf } from "./driverErrors.ts"
 
 /** The writer connection's own automatic checkpoint threshold (pages) while the worker runs. */
 export const SafetyNetPages = 16_384
@@ -24,6 +19,9 @@ export interface Checkpointer {
   /** Marks the WAL as grown; the worker checkpoints on its next tick. Costs one atomic store. */
   readonly committed: () => void
 }
+
+/** No checkpoint worker (a read-only connection, or the worker could not start). */
+export const noCheckpointer: Checkpointer = { committed: () => {} }
 
 // Runs in the worker (CommonJS, eval'd): a tick every `intervalMs` checkpoints when the writer
 // marked a commit since the last one. Errors (a lock held elsewhere) wait for the next tick.
@@ -51,7 +49,6 @@ export const startCheckpointer = (
 ): Effect.Effect<Checkpointer, never, Scope.Scope> =>
   Effect.gen(function*() {
     const flag = new Int32Array(new SharedArrayBuffer(4))
-    const noop: Checkpointer = { committed: () => {} }
     const started = yield* Effect.acquireRelease(
       Effect.sync(() => {
         try {
@@ -85,6 +82,6 @@ export const startCheckpointer = (
             return started.exited.finally(() => clearTimeout(timeout))
           })
     )
-    if (started === undefined) return noop
+    if (started === undefined) return noCheckpointer
     return { committed: () => void Atomics.store(flag, 0, 1) }
   })

@@ -4,8 +4,9 @@
  * dedicated connection with prepared statements, synchronously within one JavaScript turn, so no
  * transaction of this process is ever open across an await.
  *
- * - Appends are single statements that check the expected version and insert the whole batch
- *   (atomic, write-first: never a `SQLITE_BUSY` from upgrading a read lock).
+ * - Appends run in `BEGIN IMMEDIATE` transactions: the write lock is taken first (never a
+ *   `SQLITE_BUSY` from upgrading a read lock), then each append checks its expected version and
+ *   inserts its whole batch.
  * - Concurrent appends are group-committed: appends queue up, and one flush (scheduled with
  *   `setImmediate`, so every fiber ready to append has queued by then) writes them all in one
  *   `BEGIN IMMEDIATE` transaction (each append keeps its own version check and outcome).
@@ -29,7 +30,8 @@ import {
   type StreamInfo
 } from "../EventStore.ts"
 import { type PreparedEvent, prepareAppendSync } from "./appendInput.ts"
-import { type Checkpointer, SafetyNetPages, startCheckpointer } from "./checkpointer.ts"
+import { type Checkpointer, noCheckpointer, SafetyNetPages, startCheckpointer } from "./checkpointer.ts"
+import { codeOf, messageOf } from "./driverErrors.ts"
 import { makeHeadSignal } from "./headSignal.ts"
 import { pagedStream, subscribeStream } from "./subscription.ts"
 
@@ -66,12 +68,6 @@ const expectedHolds = (expected: ExpectedVersion, version: number): boolean => {
   }
 }
 
-const codeOf = (cause: unknown): string => {
-  const code = (cause as { code?: unknown } | undefined)?.code
-  return typeof code === "string" ? code : ""
-}
-const messageOf = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause))
-
 /** A driver error of the log's own connection, with SQLite's code kept for retry decisions. */
 class DriverFailure {
   readonly _tag = "DriverFailure"
@@ -82,11 +78,14 @@ class DriverFailure {
   }
 }
 
-/** Waits for another process's lock asynchronously: about 15 s in all before giving up. */
-const busyRetry = Schedule.exponential(Duration.millis(2), 1.5).pipe(
-  Schedule.union(Schedule.spaced(Duration.millis(250))),
-  Schedule.intersect(Schedule.recurs(80))
-)
+/** How often a lock held by another process is waited out: about 15 s in all before giving up. */
+const MaxBusyRetries = 80
+
+/** The wait before busy retry `n` (0-based): 2 ms growing by half each time, at most 250 ms. */
+const busyDelayMs = (n: number): number => Math.min(250, 2 * 1.5 ** n)
+
+/** `busyDelayMs` as a schedule, for driver work run as an effect. */
+const busyRetry = Schedule.recurs(MaxBusyRetries).pipe(Schedule.addDelay((n) => Duration.millis(busyDelayMs(n))))
 
 interface PendingAppend {
   readonly streamId: string
@@ -133,7 +132,7 @@ export const makeSqliteStore = (options: SqliteStoreOptions) =>
 
     // Checkpoints run on a worker thread; should it be unavailable, SQLite's default comes back.
     const checkpointer: Checkpointer = options.readonly
-      ? { committed: () => {} }
+      ? noCheckpointer
       : yield* Effect.sync(() => db.pragma(`wal_autocheckpoint = ${SafetyNetPages}`)).pipe(
         Effect.zipRight(startCheckpointer(options.filename, () => {
           if (db.open) db.pragma("wal_autocheckpoint = 1000")
@@ -253,13 +252,13 @@ export const makeSqliteStore = (options: SqliteStoreOptions) =>
       return [first, last]
     }
 
-    /** One append inside the group's transaction: version check, then the inserts. */
     // Stream versions as of this connection's own commits, valid while no other connection has
     // committed (`data_version` unchanged, read inside the write transaction): an append to a
     // stream this process just wrote skips reading its version.
     const versions = new Map<string, number>()
     let versionsAsOf = -1
 
+    /** One append inside the group's transaction: version check, then the inserts. */
     const runOneSync = (p: PendingAppend): Outcome => {
       const version = versions.get(p.streamId) ?? Number(statements.version.get(p.streamId))
       if (!expectedHolds(p.expected, version)) {
@@ -337,10 +336,10 @@ export const makeSqliteStore = (options: SqliteStoreOptions) =>
           busyAttempts = 0
         } catch (cause) {
           const failure = new DriverFailure(cause)
-          if (failure.busy && busyAttempts < 80) {
+          if (failure.busy && busyAttempts < MaxBusyRetries) {
             queue.unshift(...group)
             flushScheduled = true
-            setTimeout(flush, Math.min(250, 2 * 1.5 ** busyAttempts++))
+            setTimeout(flush, busyDelayMs(busyAttempts++))
             return
           }
           busyAttempts = 0

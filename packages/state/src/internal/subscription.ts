@@ -24,14 +24,16 @@ export const pagedStream = (readAll: ReadPage, options: ReadAllOptions): Stream.
   // The page size `readAll` really uses: a short page means the end only when compared with it.
   const limit = Math.min(Math.max(1, options.limit ?? DefaultPageSize), MaxPageSize)
   const first = options.after ?? 0
-  return Stream.paginateChunkEffect(first, (after) =>
-    Effect.map(after === first ? readAll({ ...options, after, limit }) : Effect.zipRight(yieldToEventLoop, readAll({ ...options, after, limit })), (page) => {
+  return Stream.paginateChunkEffect(first, (after) => {
+    const read = readAll({ ...options, after, limit })
+    return Effect.map(after === first ? read : Effect.zipRight(yieldToEventLoop, read), (page) => {
       const last = page[page.length - 1]
       return [
         Chunk.unsafeFromArray(page as Array<RecordedEvent>),
         page.length < limit || last === undefined ? Option.none() : Option.some(last.position)
       ] as const
-    }))
+    })
+  })
 }
 
 /** History then live: waits for the committed head to pass the cursor, then reads on. */

@@ -4,7 +4,8 @@
  * normal directory without renormalising against the plain lexical normalisation, and display
  * quoting by a character table against the pattern it replaces, and the glob test of unquoted
  * words by a character scan against the pattern it replaces; a node's first named child read alone
- * against the first of its listed named children.
+ * against the first of its listed named children; a plain `command` node read from its text against
+ * the same node read child by child.
  */
 import { beforeAll, describe, expect, it } from "@effect/vitest"
 import * as fc from "effect/FastCheck"
@@ -12,7 +13,8 @@ import { ARITY } from "../src/internal/commandTables.ts"
 import { classify, classifyCommand } from "../src/internal/matchers.ts"
 import { normalizeAbsolute, resolvePath } from "../src/internal/paths.ts"
 import { SyntaxNode } from "../src/internal/syntax.ts"
-import { shellJoin, shellJoinWords, shellQuote, unquoteBare } from "../src/internal/words.ts"
+import { analyseCommand } from "../src/internal/analyse.ts"
+import { plainCommandWords, shellJoin, shellJoinWords, shellQuote, unquoteBare } from "../src/internal/words.ts"
 import type { BashParser } from "../src/ShellParser.ts"
 import { getParser } from "./helpers.ts"
 
@@ -124,5 +126,41 @@ describe("SyntaxNode.firstNamedChild", () => {
         parsed.dispose()
       }
     }
+  })
+})
+
+/** Tokens of generated command lines that the shortcut reads. */
+const PLAIN_TOKENS = [
+  "git", "status", "-m", "\"fix: a b\"", "'*.rs'", "HEAD~3", "a=b", "--port=3000", "\"\"", "''", "^x", "a%b", "@x", "1", "-5",
+  "rm", "-rf", "bash", "-c", "'ls -la'", "\"x'y\"", "sudo", "env", "cd", "..", "echo", "'a\"b'", "x,y", "a:b", "./s.sh", "find",
+  "-exec", "xargs", "eval", "'rm -rf /'", "timeout", "10"
+]
+/** Tokens that leave the shortcut (or change the tree around it). */
+const OTHER_TOKENS = [
+  "~/x", "~", "FOO=1", "\"$HOME\"", "\"a\\\"b\"", "'it'\"s\"", "x\"y\"", "#c", "é", "{a,b}", "*.ts", "a\\ b", "!", "2>&1", ">", "<",
+  "|", "&&", ";", "$(ls)", "`ls`", "\"!x\"", "\n", "(", ")", "[", "]", "\\"
+]
+const arbToken = fc.oneof({ arbitrary: fc.constantFrom(...PLAIN_TOKENS), weight: 5 }, { arbitrary: fc.constantFrom(...OTHER_TOKENS), weight: 1 })
+
+describe("plainCommandWords", () => {
+  it("reads plain words and whole quoted strings, and nothing else", () => {
+    expect(plainCommandWords("git commit -m \"fix: a b\" --port=3000 HEAD~3")?.map((w) => w.value)).toEqual([
+      "git", "commit", "-m", "fix: a b", "--port=3000", "HEAD~3"
+    ])
+    expect(plainCommandWords("rg 'fn*' ''\tsrc")?.map((w) => w.value)).toEqual(["rg", "fn*", "", "src"])
+    for (const text of ["FOO=1 git", "ls ~/x", "ls *.ts", "echo $HOME", "echo \"$HOME\"", "echo -m\"x\"", "echo a\\ b", "echo 'a", "ls {a,b}", "echo é", "echo #x", "echo \"a\nb\""]) {
+      expect(plainCommandWords(text), text).toBeUndefined()
+    }
+  })
+
+  it("gives the analysis that reading every command node child by child gives", async () => {
+    const parser: BashParser = await getParser()
+    fc.assert(
+      fc.property(fc.array(arbToken, { minLength: 1, maxLength: 8 }), fc.array(fc.constantFrom(" ", "  ", "\t", ""), { minLength: 8, maxLength: 8 }), (tokens, gaps) => {
+        const command = tokens.map((t, i) => (i === 0 ? "" : gaps[i]!) + t).join("")
+        expect(analyseCommand(parser, command), command).toEqual(analyseCommand(parser, command, { readPlainText: false }))
+      }),
+      { numRuns: 4000 }
+    )
   })
 })

@@ -10,7 +10,7 @@ import type { ShellAnalysis, ShellSegment, ShellWord, SegmentKind, SegmentVia } 
 import type { BashParser } from "../ShellParser.ts"
 import { DANGEROUS_ENV, SHELLS, WRAPPERS, type WrapperSpec } from "./commandTables.ts"
 import { SyntaxNode } from "./syntax.ts"
-import { basename, expandBraces, shellJoin, shellJoinWords, wordOf, type RawWord } from "./words.ts"
+import { basename, expandBraces, plainCommandWords, shellJoin, shellJoinWords, wordOf, type RawWord } from "./words.ts"
 
 /** Deepest nesting of substitutions and nested scripts that is analysed. */
 export const MAX_DEPTH = 8
@@ -84,7 +84,7 @@ class Analyser {
   private group = 0
   private full = false
 
-  constructor(private readonly parser: BashParser) {}
+  constructor(private readonly parser: BashParser, private readonly readPlainText: boolean) {}
 
   note(reason: string): void {
     if (!this.uncertain.includes(reason)) this.uncertain.push(reason)
@@ -382,6 +382,17 @@ class Analyser {
   }
 
   command(node: SyntaxNode, frame: Frame, outer: ReadonlyArray<Redirect>): void {
+    if (this.readPlainText) {
+      const plain = plainCommandWords(node.text)
+      if (plain !== undefined) {
+        const words = toWords(plain)
+        for (const r of outer) words.push(...r.extraArgs)
+        const group = this.newGroup()
+        this.argv(words, NO_STRINGS, NO_STRINGS, group, frame)
+        this.redirectSegments(outer, group, frame)
+        return
+      }
+    }
     const env: Array<string> = []
     const envUncertain: Array<string> = []
     // tree-sitter-bash can join the next line to the last command of a pipeline
@@ -745,11 +756,22 @@ class Analyser {
   }
 }
 
+/** How `analyseCommand` reads the tree. */
+export interface AnalyseOptions {
+  /**
+   * Read a `command` node made only of plain words and whole quoted strings from its source text
+   * instead of child by child (`plainCommandWords`); both readings give the same analysis.
+   */
+  readonly readPlainText: boolean
+}
+
+const DEFAULT_OPTIONS: AnalyseOptions = { readPlainText: true }
+
 /**
  * Analyses a command line. Pure apart from the parser's wasm memory, which is freed before returning.
  */
-export const analyseCommand = (parser: BashParser, command: string): ShellAnalysis => {
-  const a = new Analyser(parser)
+export const analyseCommand = (parser: BashParser, command: string, options: AnalyseOptions = DEFAULT_OPTIONS): ShellAnalysis => {
+  const a = new Analyser(parser, options.readPlainText)
   const parsed = parser.parse(command)
   if (parsed === undefined) {
     return { segments: [], chained: false, uncertain: ["the command could not be parsed"], cdTargets: [] }

@@ -152,6 +152,61 @@ export const wordOf = (node: SyntaxNode): RawWord => {
   }
 }
 
+/** Character codes of a plain unquoted word character (`[A-Za-z0-9_@%+=:,./^-]`, and `~` past a word's start); 2 marks a blank. */
+const PLAIN_CHAR = (() => {
+  const table = new Uint8Array(128)
+  for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_@%+=:,./^-") table[c.charCodeAt(0)] = 1
+  table[32] = 2
+  table[9] = 2
+  return table
+})()
+
+/**
+ * The words of a `command` node's source text when that text holds nothing but plain words and
+ * whole quoted strings separated by blanks: no expansion, substitution, glob, brace, escape, tilde
+ * at a word's start, comment, redirection, assignment or non-ASCII character. Then every word's value
+ * is its text (or the body of its quotes), exactly what `wordOf` reads from the children one by one,
+ * so the analysis can skip reading them from the tree. Anything else gives `undefined`: the caller
+ * reads the children. Only for text tree-sitter already parsed as one `command` node.
+ */
+export const plainCommandWords = (text: string): Array<RawWord> | undefined => {
+  const out: Array<RawWord> = []
+  const n = text.length
+  let i = 0
+  while (i < n) {
+    const c = text.charCodeAt(i)
+    if (c === 32 || c === 9) {
+      i++
+      continue
+    }
+    if (c === 34 || c === 39) {
+      const end = text.indexOf(c === 34 ? "\"" : "'", i + 1)
+      if (end < 0) return undefined
+      for (let j = i + 1; j < end; j++) {
+        const q = text.charCodeAt(j)
+        if (q >= 128 || q === 10 || (c === 34 && (q === 36 || q === 96 || q === 92 || q === 33))) return undefined
+      }
+      const after = end + 1 < n ? text.charCodeAt(end + 1) : 32
+      if (after !== 32 && after !== 9) return undefined
+      out.push(word(text.slice(i + 1, end), false, false))
+      i = end + 1
+      continue
+    }
+    const start = i
+    while (i < n) {
+      const k = text.charCodeAt(i)
+      if (k >= 128) return undefined
+      const kind = PLAIN_CHAR[k]!
+      if (kind === 2) break
+      if (kind === 0 && (k !== 126 || i === start)) return undefined
+      i++
+    }
+    out.push(word(text.slice(start, i), false, false))
+  }
+  const head = out[0]
+  return head === undefined || head.value.includes("=") ? undefined : out
+}
+
 const MAX_BRACE_WORDS = 64
 
 /** Bash brace expansion of comma alternatives (`{a,b}c` → `ac bc`); sequences are left as they are. */

@@ -19,9 +19,14 @@ for (const m of modules) {
   cases.push(...(mod.cases ?? []))
 }
 
+/** `global.gc` (the bench runs with `--expose-gc`). */
+const collectGarbage = (globalThis as { gc?: () => void }).gc
+
 const results: Array<BenchResult> = []
 for (const c of cases) {
   if (only !== undefined && c.name !== only) continue
+  // Each case starts on a collected heap, so what an earlier case left behind does not slow it.
+  collectGarbage?.()
   const r = await c.run()
   results.push(r)
   const extra = r.extra === undefined ? "" : "  " + Object.entries(r.extra).map(([k, v]) => `${k}=${v}`).join(" ")

@@ -25,8 +25,11 @@ export const codewhaleHome = (): string =>
 export const resolveDbPath = (db: Option.Option<string>): string =>
   Option.getOrElse(db, () => NodePath.join(codewhaleHome(), "state.db"))
 
-/** The event log (with its SqlClient, snapshots and id generator) for a `--db` value. */
-export const databaseLayer = (db: Option.Option<string>, options: { readonly readonly: boolean }) => {
-  const store = layerSqlite({ filename: resolveDbPath(db), readonly: options.readonly })
+/**
+ * The event log (with its SqlClient, snapshots and id generator) for a `--db` value. `mustExist`
+ * refuses a missing file instead of creating one (for commands that only act on what is there).
+ */
+export const databaseLayer = (db: Option.Option<string>, options: { readonly readonly: boolean; readonly mustExist?: boolean }) => {
+  const store = layerSqlite({ filename: resolveDbPath(db), readonly: options.readonly, mustExist: options.mustExist })
   return Layer.mergeAll(Layer.provideMerge(SnapshotStore.layerSql, store), IdGenerator.layer)
 }

@@ -55,6 +55,17 @@ describe("codewhale jobs", () => {
     expect(bad.stderr).toContain("unknown status sleeping")
   }, 600_000)
 
+  it("no jobs command creates a database that is not there", async () => {
+    const missing = NodePath.join(dir, "nowhere", "state.db")
+    for (const args of [["jobs", "list", "--db", missing], ["jobs", "cancel", "job-x", "--db", missing]]) {
+      const r = await cli(args)
+      expect(r.status, args.join(" ")).toBe(1)
+      expect(r.stderr).toContain(missing)
+      expect(r.stderr).toContain("never creates a database")
+    }
+    expect(NodeFs.existsSync(NodePath.dirname(missing))).toBe(false)
+  }, 600_000)
+
   it("list --json is the app/status output with one job_transition frame per history entry", async () => {
     const r = await cli(["jobs", "list", "--json"])
     expect(r.status, r.stderr).toBe(0)

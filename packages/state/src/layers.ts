@@ -24,6 +24,8 @@ export interface SqliteOptions {
   readonly filename: string
   /** Open without writing anything: appends fail, migrations are not run. */
   readonly readonly?: boolean | undefined
+  /** Refuse (`DatabaseOpenError`, reason `missing`) instead of creating a database that is not there. */
+  readonly mustExist?: boolean | undefined
   /** `normal` (default: durable across process crashes, WAL) or `full` (also across power loss). */
   readonly synchronous?: "normal" | "full" | undefined
   /** How often commits of other processes are looked for; 100 ms by default. */
@@ -48,7 +50,7 @@ export const layerSqliteClient = (
   const openError = (detail: string) => new DatabaseOpenError({ filename: options.filename, reason: "unreadable", detail })
   const client = Layer.unwrapEffect(
     Effect.as(
-      probeDatabase(options.filename, eventLogMigrations, { readonly }),
+      probeDatabase(options.filename, eventLogMigrations, { readonly, mustExist: options.mustExist }),
       SqliteClient.layer({ filename: options.filename, readonly, disableWAL: true })
     )
   ).pipe(

@@ -25,9 +25,12 @@ const json = Options.boolean("json").pipe(Options.withDescription("print JSON (t
 const jobId = Args.text({ name: "job-id" }).pipe(Args.withDescription("the job id (job-…)"))
 const actor = Options.text("actor").pipe(Options.withDescription("who does this (recorded; default cli:$USER)"), Options.optional)
 
-/** The job store on the database; `list` answers from the `jobs` read model, which it brings up to date (so it opens read-write). */
+/**
+ * The job store on the database; `list` answers from the `jobs` read model, which it brings up to
+ * date (so it opens read-write). No jobs command creates a database that is not there.
+ */
 const storeLayer = (db: Option.Option<string>, readonly: boolean) =>
-  Layer.provide(JobStore.layerSql, databaseLayer(db, { readonly }))
+  Layer.provide(JobStore.layerSql, databaseLayer(db, { readonly, mustExist: true }))
 
 const iso = (ms: number | null): string => (ms === null ? "-" : new Date(ms).toISOString())
 

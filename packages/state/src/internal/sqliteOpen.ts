@@ -19,7 +19,7 @@ const SqliteMagic = "SQLite format 3\u0000"
 export const probeDatabase = (
   filename: string,
   migrations: ReadonlyArray<Migration>,
-  options: { readonly readonly: boolean }
+  options: { readonly readonly: boolean; readonly mustExist?: boolean | undefined }
 ): Effect.Effect<ProbeResult, DatabaseOpenError> =>
   Effect.try({
     try: (): ProbeResult | DatabaseOpenError => {
@@ -27,11 +27,12 @@ export const probeDatabase = (
       if (filename === ":memory:") return { _tag: "New" }
       if (!NodeFs.existsSync(filename)) {
         if (options.readonly) return fail("missing", "no such file; a read-only open never creates a database")
+        if (options.mustExist === true) return fail("missing", "no such file; this open never creates a database")
         NodeFs.mkdirSync(NodePath.dirname(NodePath.resolve(filename)), { recursive: true })
         return { _tag: "New" }
       }
       const size = NodeFs.statSync(filename).size
-      if (size === 0) return options.readonly ? fail("missing", "the file is empty") : { _tag: "New" }
+      if (size === 0) return options.readonly || options.mustExist === true ? fail("missing", "the file is empty") : { _tag: "New" }
       const fd = NodeFs.openSync(filename, "r")
       const header = Buffer.alloc(16)
       try {

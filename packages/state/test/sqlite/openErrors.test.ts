@@ -9,7 +9,11 @@ import type { DatabaseOpenError } from "../../src/Errors.ts"
 import { envelope, fileHash, tempFile } from "../fixtures/helpers.ts"
 import { open, openError } from "./helpers.ts"
 
-const expectRefused = (filename: string, reason: DatabaseOpenError["reason"], options?: { readonly readonly?: boolean }) =>
+const expectRefused = (
+  filename: string,
+  reason: DatabaseOpenError["reason"],
+  options?: { readonly readonly?: boolean; readonly mustExist?: boolean }
+) =>
   Effect.gen(function*() {
     const before = fileHash(filename)
     const error = yield* openError(filename, options)
@@ -78,6 +82,20 @@ describe("sqlite: files that are not a usable event log", () => {
       const filename = yield* tempFile()
       yield* expectRefused(filename, "missing", { readonly: true })
       expect(NodeFs.existsSync(filename)).toBe(false)
+    }))
+
+  it.scoped("a read-write open with mustExist refuses a missing or empty file and creates nothing", () =>
+    Effect.gen(function*() {
+      const filename = yield* tempFile()
+      const e = yield* expectRefused(filename, "missing", { mustExist: true })
+      expect(e.message).toContain("never creates a database")
+      expect(NodeFs.existsSync(filename)).toBe(false)
+      NodeFs.writeFileSync(filename, "")
+      yield* expectRefused(filename, "missing", { mustExist: true })
+      expect(NodeFs.statSync(filename).size).toBe(0)
+      yield* Effect.scoped(Effect.flatMap(open(filename), ({ store }) => store.append("thread-a", [envelope({})])))
+      const { store } = yield* open(filename, { mustExist: true })
+      expect((yield* store.append("thread-a", [envelope({})])).lastPosition).toBe(2)
     }))
 
   it.scoped("a read-only open of an empty SQLite database (no event log yet)", () =>

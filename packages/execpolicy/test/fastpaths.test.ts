@@ -133,7 +133,7 @@ describe("SyntaxNode.firstNamedChild", () => {
 const PLAIN_TOKENS = [
   "git", "status", "-m", "\"fix: a b\"", "'*.rs'", "HEAD~3", "a=b", "--port=3000", "\"\"", "''", "^x", "a%b", "@x", "1", "-5",
   "rm", "-rf", "bash", "-c", "'ls -la'", "\"x'y\"", "sudo", "env", "cd", "..", "echo", "'a\"b'", "x,y", "a:b", "./s.sh", "find",
-  "-exec", "xargs", "eval", "'rm -rf /'", "timeout", "10"
+  "-exec", "xargs", "eval", "'rm -rf /'", "timeout", "10", "x=~/y", "a:~/b", "--dir=~", "%1", ":", "-", "--"
 ]
 /** Tokens that leave the shortcut (or change the tree around it). */
 const OTHER_TOKENS = [

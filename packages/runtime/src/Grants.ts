@@ -18,9 +18,11 @@ import {
   type EventEncodeError,
   type EventOf
 } from "@codewhale/protocol"
-import { EventStore, ExpectedVersion, type AppendError, type EventStoreError } from "@codewhale/state"
-import { Clock, Context, Effect, Either, Layer, Stream } from "effect"
-import { AmendmentNotFound, GrantAlreadyRevoked, GrantNotFound } from "./ToolErrors.ts"
+import { catchUp, EventStore, ExpectedVersion, type AppendError, type EventStoreError, type ReadModel } from "@codewhale/state"
+import { SqlClient, type SqlError } from "@effect/sql"
+import { Clock, Context, Effect, Either, Layer, Option, Stream } from "effect"
+import { grantsReadModel, policyAmendmentsReadModel, selectAmendments, selectGrant, selectGrants } from "./GrantsReadModel.ts"
+import { AmendmentNotFound, type CorruptReadModelRow, GrantAlreadyRevoked, GrantNotFound, ReadModelUnavailable } from "./ToolErrors.ts"
 
 /** A grant as listed. */
 export interface Grant {
@@ -69,31 +71,34 @@ const amendmentRegistry = Either.getOrThrow(makeEventRegistry([PolicyAmendmentAd
 /** What reading or writing grants can fail with (storage). */
 export type GrantsStoreError = EventStoreError | AppendError | EventEncodeError
 
+/** What listing grants and amendments can fail with (the last two only with the read models of `Grants.layerSql`). */
+export type GrantsQueryError = GrantsStoreError | ReadModelUnavailable | CorruptReadModelRow
+
 /** The grants and amendments service. */
 export interface GrantsShape {
   /** Grants (active and revoked unless `activeOnly`), optionally for one thread, oldest first. */
-  readonly listGrants: (options?: { readonly threadId?: string | undefined; readonly activeOnly?: boolean | undefined }) => Effect.Effect<ReadonlyArray<Grant>, GrantsStoreError>
-  /** The active grant matching this key exactly, if any. */
-  readonly findGrant: (key: GrantKey) => Effect.Effect<Grant | undefined, GrantsStoreError>
+  readonly listGrants: (options?: { readonly threadId?: string | undefined; readonly activeOnly?: boolean | undefined }) => Effect.Effect<ReadonlyArray<Grant>, GrantsQueryError>
+  /** The active grant matching this key exactly (the oldest, if several), if any. */
+  readonly findGrant: (key: GrantKey) => Effect.Effect<Grant | undefined, GrantsQueryError>
   /** Records a grant. */
   readonly createGrant: (key: GrantKey, origin: { readonly approvalId: string; readonly callId: string; readonly actor: string | null }) => Effect.Effect<Grant, GrantsStoreError>
   /** Revokes a grant (typed errors for unknown or already revoked grants). */
   readonly revokeGrant: (grantId: string, options?: { readonly reason?: string | undefined; readonly actor?: string | undefined }) => Effect.Effect<void, GrantNotFound | GrantAlreadyRevoked | GrantsStoreError>
   /** User-policy amendments (active only unless `includeRevoked`), oldest first. */
-  readonly listAmendments: (options?: { readonly includeRevoked?: boolean | undefined }) => Effect.Effect<ReadonlyArray<PolicyAmendment>, GrantsStoreError>
+  readonly listAmendments: (options?: { readonly includeRevoked?: boolean | undefined }) => Effect.Effect<ReadonlyArray<PolicyAmendment>, GrantsQueryError>
   /** Records an amendment. */
   readonly addAmendment: (prefixes: ReadonlyArray<string>, origin: { readonly approvalId: string | null; readonly callId: string | null; readonly actor: string | null }) => Effect.Effect<PolicyAmendment, GrantsStoreError>
   /** Revokes an amendment (the rule leaves the user policy from the next check on). */
   readonly revokeAmendment: (amendmentId: string, options?: { readonly reason?: string | undefined; readonly actor?: string | undefined }) => Effect.Effect<void, AmendmentNotFound | GrantsStoreError>
 }
 
-/** Builds the service on the event store. */
-export const makeGrants: Effect.Effect<GrantsShape, never, EventStore | IdGenerator> = Effect.gen(function*() {
+/** The service on the event store; the queries answer from the read models when `sql` is given. */
+const make = (sql: Option.Option<SqlClient.SqlClient>): Effect.Effect<GrantsShape, never, EventStore | IdGenerator> => Effect.gen(function*() {
   const store = yield* EventStore
   const ids = yield* IdGenerator
   const provide = <A, E>(effect: Effect.Effect<A, E, IdGenerator>) => Effect.provideService(effect, IdGenerator, ids)
 
-  const listGrants: GrantsShape["listGrants"] = (options) =>
+  const foldGrants: GrantsShape["listGrants"] = (options) =>
     store.streamAll({ category: GrantCategory }).pipe(
       Stream.runFold(new Map<string, Grant>(), (map, record) => {
         const decoded = grantRegistry.decode(record)
@@ -117,7 +122,7 @@ export const makeGrants: Effect.Effect<GrantsShape, never, EventStore | IdGenera
         ))
     )
 
-  const listAmendments: GrantsShape["listAmendments"] = (options) =>
+  const foldAmendments: GrantsShape["listAmendments"] = (options) =>
     store.streamAll({ category: PolicyAmendmentCategory }).pipe(
       Stream.runFold(new Map<string, PolicyAmendment>(), (map, record) => {
         const decoded = amendmentRegistry.decode(record)
@@ -135,12 +140,37 @@ export const makeGrants: Effect.Effect<GrantsShape, never, EventStore | IdGenera
       Effect.map((map) => [...map.values()].filter((a) => options?.includeRevoked === true || a.revokedAt === null))
     )
 
+  const foldFind: GrantsShape["findGrant"] = (key) =>
+    Effect.map(foldGrants({ threadId: key.threadId, activeOnly: true }), (grants) =>
+      grants.find((g) => g.tool === key.tool && g.command === normaliseGrantCommand(key.command) && g.path === key.path))
+
+  /** Catches the model up to the log's head first: read-your-writes, also across processes. */
+  const fromModel = <A>(
+    client: SqlClient.SqlClient,
+    model: ReadModel,
+    select: Effect.Effect<A, SqlError.SqlError | CorruptReadModelRow, SqlClient.SqlClient>
+  ): Effect.Effect<A, GrantsQueryError> =>
+    catchUp(model).pipe(
+      Effect.zipRight(select),
+      Effect.catchTags({
+        SqlError: (e) => Effect.fail(new ReadModelUnavailable({ model: model.name, detail: e.message })),
+        EventDecodeError: (e) => Effect.fail(new ReadModelUnavailable({ model: model.name, detail: e.message }))
+      }),
+      Effect.provideService(SqlClient.SqlClient, client),
+      Effect.provideService(EventStore, store)
+    )
+
+  const queries: Pick<GrantsShape, "listGrants" | "findGrant" | "listAmendments"> = Option.match(sql, {
+    onNone: () => ({ listGrants: foldGrants, findGrant: foldFind, listAmendments: foldAmendments }),
+    onSome: (client) => ({
+      listGrants: (options) => fromModel(client, grantsReadModel, selectGrants(options)),
+      findGrant: (key) => fromModel(client, grantsReadModel, selectGrant({ ...key, command: normaliseGrantCommand(key.command) })),
+      listAmendments: (options) => fromModel(client, policyAmendmentsReadModel, selectAmendments(options))
+    })
+  })
+
   return {
-    listGrants,
-    listAmendments,
-    findGrant: (key) =>
-      Effect.map(listGrants({ threadId: key.threadId, activeOnly: true }), (grants) =>
-        grants.find((g) => g.tool === key.tool && g.command === normaliseGrantCommand(key.command) && g.path === key.path)),
+    ...queries,
     createGrant: (key, origin) =>
       Effect.gen(function*() {
         const grantId = yield* ids.domainId("grant")
@@ -189,8 +219,19 @@ export const makeGrants: Effect.Effect<GrantsShape, never, EventStore | IdGenera
   }
 })
 
+/** The service on the event store: the queries fold the `grant` / `policy_amendment` categories on every call (any backend). */
+export const makeGrants: Effect.Effect<GrantsShape, never, EventStore | IdGenerator> = make(Option.none())
+
+/** The service whose queries answer from the `grants` / `policy_amendments` read models (caught up before each answer). */
+export const makeGrantsSql: Effect.Effect<GrantsShape, never, EventStore | IdGenerator | SqlClient.SqlClient> = Effect.flatMap(
+  SqlClient.SqlClient,
+  (client) => make(Option.some(client))
+)
+
 /** Grants and user-policy amendments. */
 export class Grants extends Context.Tag("@codewhale/runtime/Grants")<Grants, GrantsShape>() {
-  /** On the event store. */
+  /** On the event store: the lists are folds of the log (the memory store, and the reference for the read models). */
   static readonly layer: Layer.Layer<Grants, never, EventStore | IdGenerator> = Layer.effect(Grants, makeGrants)
+  /** On SQLite (`layerSqlite`): `listGrants`, `findGrant` and `listAmendments` come from the `grants` / `policy_amendments` read models. */
+  static readonly layerSql: Layer.Layer<Grants, never, EventStore | IdGenerator | SqlClient.SqlClient> = Layer.effect(Grants, makeGrantsSql)
 }

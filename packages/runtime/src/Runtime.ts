@@ -13,7 +13,9 @@
  *   started, forked or resumed, `UserPromptSubmit` before a prompt is recorded (a blocking hook
  *   stops it: status `blocked`), `Stop` after its response, `SessionEnd` for every session started
  *   here when the runtime shuts down. Runs are recorded in the runtime's `session-<id>` stream.
- * - `invokeTool`, `respondToApproval`, approvals and grants delegate to the `ToolPipeline`.
+ * - `invokeTool`, `respondToApproval`, approvals and grants delegate to the `ToolPipeline`; pending
+ *   approvals, grants and policy amendments are listed from the `pending_approvals`, `grants` and
+ *   `policy_amendments` read models (`ToolPipeline.layerSql`, `Grants.layerSql`).
  * - `mcpStartup` starts the configured MCP servers; their tools enter the registry as
  *   `mcp__<server>__<tool>` (and follow reconnects and list changes, through `McpToolsLive`).
  * - `appStatus` and the job operations delegate to `JobStore` (the list from the `jobs` read model); a `JobRunner` runs the handlers given
@@ -51,7 +53,7 @@ import { Grants, type Grant } from "./Grants.ts"
 import { defaultModelRegistry, type ModelRegistry } from "./ModelRegistry.ts"
 import { type PendingApproval, ToolPipeline, type ToolInvocationResult, type ToolPipelineError, type RespondError } from "./ToolPipeline.ts"
 import { ToolPolicy } from "./ToolPolicy.ts"
-import { GrantAlreadyRevoked, GrantNotFound } from "./ToolErrors.ts"
+import { type CorruptReadModelRow, GrantAlreadyRevoked, GrantNotFound } from "./ToolErrors.ts"
 import { McpToolsLive, mcpToolDefinition } from "./McpTools.ts"
 import { type LifecycleHookError, makeLifecycleHooks } from "./LifecycleHooks.ts"
 
@@ -125,8 +127,8 @@ export interface RuntimeShape {
     decision: Parameters<ToolPipeline["Type"]["respondToApproval"]>[1],
     options?: { readonly actor?: string | undefined }
   ) => Effect.Effect<ToolInvocationResult, RespondError>
-  /** Pending approvals (of one thread, or all), oldest first. */
-  readonly pendingApprovals: (threadId?: string | undefined) => Effect.Effect<ReadonlyArray<PendingApproval>, ToolPipelineError>
+  /** Pending approvals (of one thread, or all), oldest first (from the `pending_approvals` read model). */
+  readonly pendingApprovals: (threadId?: string | undefined) => Effect.Effect<ReadonlyArray<PendingApproval>, ToolPipelineError | CorruptReadModelRow>
   /** Session grants (of one thread, or all). */
   readonly grants: (options?: { readonly threadId?: string | undefined; readonly activeOnly?: boolean | undefined }) => Effect.Effect<ReadonlyArray<Grant>, RuntimeError>
   /** Revokes a grant. */
@@ -522,14 +524,14 @@ const runtimeLayer = (options: RuntimeLayerOptions) => {
   const handlerNames = [...new Set(["exec_shell", ...Object.keys(handlers)])].sort()
 
   const threads = ThreadStore.layerWith({ cliVersion: options.cliVersion ?? RuntimeVersion, defaultCwd: Effect.succeed(cwd) })
-  const grants = Grants.layer
+  const grants = Grants.layerSql
   const policy = ToolPolicy.layer(mergePolicies(config.policies.map((p) => p.policy))).pipe(
     Layer.provide(ExecPolicy.Default),
     Layer.provide(grants)
   )
   const registry = layerWithBuiltins()
   const hooks = CommandHooks.layer(config.hooks, { secrets: config.apiKey === undefined ? [] : [config.apiKey] })
-  const pipeline = ToolPipeline.layer.pipe(Layer.provide(Layer.mergeAll(policy, grants, hooks)))
+  const pipeline = ToolPipeline.layerSql.pipe(Layer.provide(Layer.mergeAll(policy, grants, hooks)))
   const runner = options.jobRunner === false ? Layer.empty : JobRunner.layer({ ...options.jobRunner, handlers })
   const mcp = McpManager.layer(config.mcpServers)
 

@@ -95,6 +95,15 @@ type StreamEvent = EventOf<(typeof toolCallStreamDefinitions)[number]>
 
 const terminal = new Set<ToolCallStatus>(["completed", "failed", "denied", "aborted", "cancelled"])
 
+/** The event types that end a call (completed, failed, denied, aborted, cancelled). */
+export const terminalEventTypes: ReadonlySet<string> = new Set<string>([
+  ToolCallCompleted.type,
+  ToolCallFailed.type,
+  ToolCallDenied.type,
+  ToolCallAborted.type,
+  ToolCallCancelled.type
+])
+
 /** Whether the call has ended. */
 export const isTerminal = (status: ToolCallStatus): boolean => terminal.has(status)
 

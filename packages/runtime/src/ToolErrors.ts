@@ -94,3 +94,24 @@ export class ToolPolicyError extends Schema.TaggedError<ToolPolicyError>()("Tool
     return `execution policy error: ${this.detail}`
   }
 }
+
+/** A row of a runtime read model (`grants_list`, `policy_amendments_list`, `pending_approvals`) that does not decode. */
+export class CorruptReadModelRow extends Schema.TaggedError<CorruptReadModelRow>()("CorruptReadModelRow", {
+  table: Schema.String,
+  rowId: Schema.String,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `row '${this.rowId}' of ${this.table} is corrupt (rebuild it with \`codewhale log rebuild\`): ${this.detail}`
+  }
+}
+
+/** A runtime read model could not be caught up to the log's head or read (SQL or decode failure). */
+export class ReadModelUnavailable extends Schema.TaggedError<ReadModelUnavailable>()("ReadModelUnavailable", {
+  model: Schema.String,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `read model ${this.model} is unavailable: ${this.detail}`
+  }
+}

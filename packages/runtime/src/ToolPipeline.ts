@@ -45,22 +45,25 @@ import {
   type ToolCall,
   type ToolOutput
 } from "@codewhale/protocol"
-import { EventStore, ExpectedVersion } from "@codewhale/state"
+import { catchUp, EventStore, ExpectedVersion } from "@codewhale/state"
+import { SqlClient } from "@effect/sql"
 import { ToolRegistry, type ToolContext } from "@codewhale/tools"
 import { Clock, Context, Effect, Either, Layer, Option, Schema, Stream } from "effect"
 import * as NodePath from "node:path"
 import { Grants, NoThread } from "./Grants.ts"
+import { pendingApprovalsReadModel, selectPendingApprovals } from "./PendingApprovalsReadModel.ts"
 import {
   ApprovalAlreadyResolved,
   ApprovalCallCancelled,
   ApprovalNotFound,
+  type CorruptReadModelRow,
   InvalidReviewDecision,
   ToolCallConflict,
   ToolCallNotFound,
   ToolCallStateError,
   type ToolPolicyError
 } from "./ToolErrors.ts"
-import { callUuidOf, foldToolCall, isTerminal, type ToolCallState, type ToolCallStatus } from "./ToolCallState.ts"
+import { callUuidOf, foldToolCall, isTerminal, terminalEventTypes, type ToolCallState, type ToolCallStatus } from "./ToolCallState.ts"
 import { ToolPolicy } from "./ToolPolicy.ts"
 
 /** Options of one invocation. */
@@ -165,16 +168,18 @@ export interface ToolPipelineShape {
   readonly awaitOutcome: (id: string) => Effect.Effect<ToolInvocationResult, ToolPipelineError>
   /** The current outcome of a call (status `approval_required` / `running` while it is open). */
   readonly getToolCall: (id: string) => Effect.Effect<ToolInvocationResult, ToolPipelineError>
-  /** Pending approvals (optionally of one thread), oldest first, with their original request frames. */
-  readonly pendingApprovals: (options?: { readonly threadId?: string | undefined }) => Effect.Effect<ReadonlyArray<PendingApproval>, ToolStoreError>
+  /**
+   * Pending approvals (optionally of one thread), oldest first, with their original request frames:
+   * from the `pending_approvals` read model brought up to the log's head (`ToolPipeline.layerSql`),
+   * or folded from the whole `tool_call` category (`ToolPipeline.layer`).
+   */
+  readonly pendingApprovals: (options?: { readonly threadId?: string | undefined }) => Effect.Effect<ReadonlyArray<PendingApproval>, ToolStoreError | CorruptReadModelRow>
   /** Why a call ran (or did not): policy, hooks, approval, authorisation and result, from its one stream. */
   readonly explainToolCall: (id: string) => Effect.Effect<ToolCallAudit, ToolPipelineError>
 }
 
 const storeError = (e: unknown): ToolStoreError =>
   new ToolStoreError({ detail: typeof e === "object" && e !== null && "message" in e ? String((e as { message: unknown }).message) : String(e) })
-
-const terminalTypes = new Set<string>([ToolCallCompleted.type, ToolCallFailed.type, ToolCallDenied.type, ToolCallAborted.type, ToolCallCancelled.type])
 
 /** What the policy and the grants look at for a call. */
 interface Subject {
@@ -323,8 +328,8 @@ interface Writer {
   readonly recorder: HookRecorder<ToolCallConflict | ToolStoreError>
 }
 
-/** Builds the pipeline. */
-export const makeToolPipeline = Effect.gen(function*() {
+/** Builds the pipeline; `pendingApprovals` answers from the `pending_approvals` read model when `sql` is given. */
+const make = (sql: Option.Option<SqlClient.SqlClient>) => Effect.gen(function*() {
   const store = yield* EventStore
   const ids = yield* IdGenerator
   const registry = yield* ToolRegistry
@@ -444,7 +449,7 @@ export const makeToolPipeline = Effect.gen(function*() {
       if (isTerminal(state.status)) return resultOf(state)
       yield* store.subscribe({ after: state.lastPosition, category: ToolCallCategory }).pipe(
         Stream.filter((r) => r.streamId === state.streamId),
-        Stream.takeUntil((r) => terminalTypes.has(r.eventType)),
+        Stream.takeUntil((r) => terminalEventTypes.has(r.eventType)),
         Stream.runDrain,
         Effect.mapError(storeError)
       )
@@ -674,7 +679,7 @@ export const makeToolPipeline = Effect.gen(function*() {
       }
     })
 
-  const pendingApprovals = (options?: { readonly threadId?: string | undefined }) =>
+  const foldPendingApprovals = (options?: { readonly threadId?: string | undefined }) =>
     store.streamAll({ category: ToolCallCategory }).pipe(
       Stream.runFold(new Map<string, PendingApproval>(), (map, record) => {
         if (record.eventType === ApprovalRequested.type) {
@@ -684,7 +689,7 @@ export const makeToolPipeline = Effect.gen(function*() {
             approvalId: p.approval_id, callId: p.call_id, streamId: record.streamId, threadId: p.thread_id, request,
             frame: { event: "exec_approval_request", request }, requestedAt: p.at
           })
-        } else if (record.eventType === ApprovalResolved.type || record.eventType === ApprovalCancelled.type || terminalTypes.has(record.eventType)) {
+        } else if (record.eventType === ApprovalResolved.type || record.eventType === ApprovalCancelled.type || terminalEventTypes.has(record.eventType)) {
           map.delete(record.streamId)
         }
         return map
@@ -692,6 +697,17 @@ export const makeToolPipeline = Effect.gen(function*() {
       Effect.map((map) => [...map.values()].filter((p) => options?.threadId === undefined || p.threadId === options.threadId)),
       Effect.mapError(storeError)
     )
+
+  /** Catches the read model up to the log's head first: read-your-writes, also across processes. */
+  const sqlPendingApprovals = (client: SqlClient.SqlClient): ToolPipelineShape["pendingApprovals"] => (options) =>
+    catchUp(pendingApprovalsReadModel).pipe(
+      Effect.zipRight(selectPendingApprovals(options)),
+      Effect.catchTags({ SqlError: (e) => Effect.fail(storeError(e)), EventDecodeError: (e) => Effect.fail(storeError(e)), EventStoreError: (e) => Effect.fail(storeError(e)) }),
+      Effect.provideService(SqlClient.SqlClient, client),
+      Effect.provideService(EventStore, store)
+    )
+
+  const pendingApprovals: ToolPipelineShape["pendingApprovals"] = Option.match(sql, { onNone: () => foldPendingApprovals, onSome: sqlPendingApprovals })
 
   return {
     invokeTool,
@@ -704,11 +720,27 @@ export const makeToolPipeline = Effect.gen(function*() {
   } satisfies ToolPipelineShape
 })
 
+/** What building the pipeline needs (besides a `SqlClient` for `makeToolPipelineSql`). */
+export type ToolPipelineRequirements = EventStore | IdGenerator | ToolRegistry | CommandHooks | ToolPolicy | Grants
+
+/** Builds the pipeline; `pendingApprovals` folds the `tool_call` category of the log on every call (any backend). */
+export const makeToolPipeline: Effect.Effect<ToolPipelineShape, never, ToolPipelineRequirements> = make(Option.none())
+
+/** Builds the pipeline whose `pendingApprovals` answers from the `pending_approvals` read model (caught up before each answer). */
+export const makeToolPipelineSql: Effect.Effect<ToolPipelineShape, never, ToolPipelineRequirements | SqlClient.SqlClient> = Effect.flatMap(
+  SqlClient.SqlClient,
+  (client) => make(Option.some(client))
+)
+
 /** The tool-call pipeline service. */
 export class ToolPipeline extends Context.Tag("@codewhale/runtime/ToolPipeline")<ToolPipeline, ToolPipelineShape>() {
   /** The pipeline on the log, the tool registry, command hooks, the policy and the grants. */
-  static readonly layer: Layer.Layer<ToolPipeline, never, EventStore | IdGenerator | ToolRegistry | CommandHooks | ToolPolicy | Grants> =
-    Layer.effect(ToolPipeline, makeToolPipeline)
+  static readonly layer: Layer.Layer<ToolPipeline, never, ToolPipelineRequirements> = Layer.effect(ToolPipeline, makeToolPipeline)
+  /** The same on SQLite (`layerSqlite`): `pendingApprovals` comes from the `pending_approvals` read model. */
+  static readonly layerSql: Layer.Layer<ToolPipeline, never, ToolPipelineRequirements | SqlClient.SqlClient> = Layer.effect(
+    ToolPipeline,
+    makeToolPipelineSql
+  )
 }
 
 /** Looks a call up by any of its ids, as an `Option`. */

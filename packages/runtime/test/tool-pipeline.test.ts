@@ -21,16 +21,16 @@ const policy: PolicyInput = {
   }
 }
 
-/** The pipeline on an SQLite file, with the built-in tools, these hooks and this policy. */
+/** The pipeline on an SQLite file (grants, amendments and pending approvals from their read models), with the built-in tools, these hooks and this policy. */
 const runtimeLayer = (filename: string, hooks: ReadonlyArray<HookDefinition> = [], p: PolicyInput = policy) => {
   const base = Layer.mergeAll(layerSqlite({ filename }), IdGenerator.layer)
-  const grants = Grants.layer.pipe(Layer.provideMerge(base))
+  const grants = Grants.layerSql.pipe(Layer.provideMerge(base))
   const services = Layer.mergeAll(
     layerWithBuiltins(),
     CommandHooks.layer(hooks),
     ToolPolicy.layer(p).pipe(Layer.provide(ExecPolicy.Default))
   ).pipe(Layer.provideMerge(grants))
-  return ToolPipeline.layer.pipe(Layer.provideMerge(services))
+  return ToolPipeline.layerSql.pipe(Layer.provideMerge(services))
 }
 
 const hook = (name: string, command: string, extra: Partial<HookDefinition> = {}): HookDefinition => ({

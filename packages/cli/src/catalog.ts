@@ -6,6 +6,7 @@ import { allEventDefinitions, categoryOf, makeEventRegistry, type EventRegistry 
 import { EventStore, type EventStoreError, type ReadModel, replay, threadListOf, threadsProjection, threadsReadModel } from "@codewhale/state"
 import type { EventDecodeError } from "@codewhale/protocol"
 import { jobsReadModel } from "@codewhale/jobs"
+import { grantsReadModel, pendingApprovalsReadModel, policyAmendmentsReadModel } from "@codewhale/runtime"
 import { Effect, Either, Stream } from "effect"
 
 /** A projection the CLI can replay to any position and print. */
@@ -54,4 +55,10 @@ const threads: CatalogProjection = {
 export const projections: ReadonlyArray<CatalogProjection> = [summary, threads]
 
 /** Every read model `log rebuild` and `log verify` know. */
-export const readModels: ReadonlyArray<ReadModel> = [threadsReadModel, jobsReadModel]
+export const readModels: ReadonlyArray<ReadModel> = [
+  threadsReadModel,
+  jobsReadModel,
+  grantsReadModel,
+  policyAmendmentsReadModel,
+  pendingApprovalsReadModel
+]

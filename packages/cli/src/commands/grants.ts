@@ -1,11 +1,16 @@
-/** `codewhale grants list|revoke`: session grants and user-policy amendments, listed and revoked. */
+/**
+ * `codewhale grants list|revoke`: session grants and user-policy amendments, listed and revoked.
+ * Like `jobs list`, `list` answers from the `grants` / `policy_amendments` read models, which it
+ * brings up to the log's head first, so it opens the database read-write (and never creates one).
+ */
 import { Args, Command, Options } from "@effect/cli"
 import { Grants } from "@codewhale/runtime"
 import { Console, Effect, Layer, Option } from "effect"
 import { databaseLayer, dbOption } from "../Database.ts"
 
 const json = Options.boolean("json").pipe(Options.withDescription("print JSON"))
-const layer = (db: Option.Option<string>, readonly: boolean) => Grants.layer.pipe(Layer.provideMerge(databaseLayer(db, { readonly })))
+const layer = (db: Option.Option<string>, options: { readonly readonly: boolean; readonly mustExist?: boolean }) =>
+  Grants.layerSql.pipe(Layer.provideMerge(databaseLayer(db, options)))
 
 const list = Command.make(
   "list",
@@ -31,7 +36,7 @@ const list = Command.make(
           : `${a.amendmentId}  user policy allows ${a.prefixes.map((p) => JSON.stringify(p)).join(", ")}  by ${a.actor ?? "-"}${a.revokedAt === null ? "" : "  (revoked)"}`)
       }
       if (!o.json) yield* Console.log(`${list.length} grant(s), ${amendments.length} amendment(s)`)
-    }).pipe(Effect.provide(layer(o.db, true)))
+    }).pipe(Effect.provide(layer(o.db, { readonly: false, mustExist: true })))
 ).pipe(Command.withDescription("list session grants and user-policy amendments"))
 
 const revoke = Command.make(
@@ -48,7 +53,7 @@ const revoke = Command.make(
       if (o.id.startsWith("policy_amendment-")) yield* grants.revokeAmendment(o.id, options)
       else yield* grants.revokeGrant(o.id, options)
       yield* Console.log(`revoked ${o.id}`)
-    }).pipe(Effect.provide(layer(o.db, false)))
+    }).pipe(Effect.provide(layer(o.db, { readonly: false })))
 ).pipe(Command.withDescription("revoke a grant or an amendment"))
 
 /** `codewhale grants ...`. */

@@ -48,7 +48,10 @@ export const loadHooks = (hooks: Option.Option<string>) =>
     return yield* Either.mapLeft(hooksFromConfig(json), (e) => new ToolCliError({ message: `${file}: ${e.message}` }))
   })
 
-/** The pipeline (with grants, policy, hooks and the built-in tools) on the database of `--db`. */
+/**
+ * The pipeline (with grants, policy, hooks and the built-in tools) on the database of `--db`, opened
+ * read-write: grants, amendments and pending approvals answer from their read models, caught up first.
+ */
 export const toolRuntimeLayer = (db: Option.Option<string>, policy: Option.Option<string>, hooks: Option.Option<string>) =>
   Layer.unwrapEffect(
     Effect.gen(function*() {
@@ -58,13 +61,13 @@ export const toolRuntimeLayer = (db: Option.Option<string>, policy: Option.Optio
         ? {}
         : (yield* Effect.flatMap(ExecPolicy, (ep) => ep.loadFile(policyFile)).pipe(Effect.provide(ExecPolicy.Default))).policy
       const base = databaseLayer(db, { readonly: false })
-      const grants = Grants.layer.pipe(Layer.provideMerge(base))
+      const grants = Grants.layerSql.pipe(Layer.provideMerge(base))
       const services = Layer.mergeAll(
         layerWithBuiltins(),
         CommandHooks.layer(hookDefinitions),
         ToolPolicy.layer(policyInput).pipe(Layer.provide(ExecPolicy.Default))
       ).pipe(Layer.provideMerge(grants))
-      return ToolPipeline.layer.pipe(Layer.provideMerge(services))
+      return ToolPipeline.layerSql.pipe(Layer.provideMerge(services))
     })
   )
 

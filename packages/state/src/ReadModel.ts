@@ -123,6 +123,13 @@ export const catchUp = (model: ReadModel, until?: number) =>
       const page = yield* store.readAll({ after: cursor, until: head, category: model.category, limit: PageSize })
       const last = page[page.length - 1]
       const next = page.length === PageSize && last !== undefined ? last.position : head
+      if (page.length === 0) {
+        // Nothing of the model's category up to the head: it is caught up, and a read stays a
+        // read (no write transaction). The stored checkpoint stays behind; the next catch-up
+        // finds the same empty range through the category index.
+        cursor = next
+        continue
+      }
       const applied = yield* applyPage(model, cursor, next, page)
       if (applied) {
         cursor = next

@@ -5,7 +5,7 @@
  * over the whole log. Queries answer the list and `app/status` without replaying the log.
  */
 import { type EventOf, type JobStatus } from "@codewhale/protocol"
-import type { ReadModel } from "@codewhale/state"
+import { type ReadModel, readModelQuery } from "@codewhale/state"
 import { SqlClient, SqlError } from "@effect/sql"
 import { Effect, Either, ParseResult, Schema } from "effect"
 import { CorruptJobRow } from "./Errors.ts"
@@ -37,8 +37,7 @@ const ddl: ReadonlyArray<string> = [
   `CREATE INDEX IF NOT EXISTS jobs_list_by_name ON jobs_list (name, last_position DESC)`
 ]
 
-const query = (sql: SqlClient.SqlClient, text: string, params: ReadonlyArray<unknown> = []) =>
-  sql.unsafe<Record<string, unknown>>(text, params as Array<unknown>).withoutTransform
+const query = readModelQuery
 
 /** The stored state of a row, or a `CorruptJobRow` naming the job. */
 const rowState = (row: Record<string, unknown>): Either.Either<JobState, CorruptJobRow> =>

@@ -17,7 +17,7 @@ import {
   type EventOf,
   type RecordedEvent
 } from "@codewhale/protocol"
-import type { ReadModel } from "@codewhale/state"
+import { type ReadModel, readModelQuery } from "@codewhale/state"
 import { SqlClient } from "@effect/sql"
 import { Effect, Either, ParseResult, Schema } from "effect"
 import type { Grant, GrantKey, PolicyAmendment } from "./Grants.ts"
@@ -26,8 +26,7 @@ import { CorruptReadModelRow } from "./ToolErrors.ts"
 const grantRegistry = Either.getOrThrow(makeEventRegistry([GrantCreated, GrantRevoked]))
 const amendmentRegistry = Either.getOrThrow(makeEventRegistry([PolicyAmendmentAdded, PolicyAmendmentRevoked]))
 
-const query = (sql: SqlClient.SqlClient, text: string, params: ReadonlyArray<unknown> = []) =>
-  sql.unsafe<Record<string, unknown>>(text, params as Array<unknown>).withoutTransform
+const query = readModelQuery
 
 const runAll = (statements: ReadonlyArray<string>) =>
   Effect.flatMap(SqlClient.SqlClient, (sql) => Effect.forEach(statements, (s) => query(sql, s), { discard: true }))
@@ -146,20 +145,11 @@ export const policyAmendmentsReadModel: ReadModel = {
     query(sql, `SELECT position, ${AmendmentColumns} FROM policy_amendments_list ORDER BY amendment_id`))
 }
 
-const GrantRow = Schema.Struct({
-  grant_id: Schema.String,
-  thread_id: Schema.String,
-  scope: Schema.Literal("thread"),
-  tool: Schema.String,
-  command: Schema.String,
-  path: Schema.NullOr(Schema.String),
-  approval_id: Schema.String,
-  call_id: Schema.String,
-  actor: Schema.NullOr(Schema.String),
-  created_at: Schema.Number,
-  revoked_at: Schema.NullOr(Schema.Number),
-  revoke_reason: Schema.NullOr(Schema.String)
-})
+/** A `grants_list` row: the `grant.created` payload (its `at` as `created_at`) plus the revocation. */
+const GrantRow = Schema.extend(
+  GrantCreated.schema.pipe(Schema.omit("at")),
+  Schema.Struct({ created_at: Schema.Number, revoked_at: Schema.NullOr(Schema.Number), revoke_reason: Schema.NullOr(Schema.String) })
+)
 
 const AmendmentRow = Schema.Struct({
   amendment_id: Schema.String,

@@ -13,15 +13,14 @@ import {
   type RecordedEvent,
   ToolCallCategory
 } from "@codewhale/protocol"
-import type { ReadModel } from "@codewhale/state"
+import { type ReadModel, readModelQuery } from "@codewhale/state"
 import { SqlClient } from "@effect/sql"
 import { Effect, Either, ParseResult, Schema } from "effect"
 import { terminalEventTypes, toolCallRegistry } from "./ToolCallState.ts"
 import { CorruptReadModelRow } from "./ToolErrors.ts"
 import type { PendingApproval } from "./ToolPipeline.ts"
 
-const query = (sql: SqlClient.SqlClient, text: string, params: ReadonlyArray<unknown> = []) =>
-  sql.unsafe<Record<string, unknown>>(text, params as Array<unknown>).withoutTransform
+const query = readModelQuery
 
 /** The columns of `pending_approvals`, in insert order. */
 const Columns = "stream_id, position, approval_id, call_id, thread_id, requested_at, request"

@@ -27,6 +27,13 @@ export interface ReadModel {
   readonly dump: Effect.Effect<unknown, SqlError.SqlError, SqlClient.SqlClient>
 }
 
+/**
+ * Runs SQL text with positional parameters and returns the rows as SQLite gives them (column
+ * names untouched): the query helper read models build their tables and answers with.
+ */
+export const readModelQuery = (sql: SqlClient.SqlClient, text: string, params: ReadonlyArray<unknown> = []) =>
+  sql.unsafe<Record<string, unknown>>(text, params as Array<unknown>).withoutTransform
+
 /** A read model name nobody registered. */
 export class UnknownReadModel extends Schema.TaggedError<UnknownReadModel>()("UnknownReadModel", {
   name: Schema.String,

@@ -6,7 +6,7 @@
  */
 import { SqlClient, type SqlError } from "@effect/sql"
 import { Effect, Either } from "effect"
-import type { ReadModel } from "../ReadModel.ts"
+import { type ReadModel, readModelQuery } from "../ReadModel.ts"
 import {
   type CheckpointRow,
   checkpointOf,
@@ -142,8 +142,7 @@ const toCheckpointRow = (r: Record<string, unknown>): CheckpointRow => ({
   entryId: r["entry_id"] === null || r["entry_id"] === undefined ? null : String(r["entry_id"])
 })
 
-const query = (sql: SqlClient.SqlClient, text: string, params: ReadonlyArray<unknown> = []) =>
-  sql.unsafe<Record<string, unknown>>(text, params as Array<unknown>).withoutTransform
+const query = readModelQuery
 
 /** Applies a page of thread events: rows evolve in memory, then each table is written in bulk. */
 const applyPage = (records: Parameters<ReadModel["apply"]>[0]) =>

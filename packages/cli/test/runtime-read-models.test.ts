@@ -98,10 +98,13 @@ describe("the grants, policy_amendments and pending_approvals read models in the
     expect(again.stdout).toBe(list.stdout)
   }, 300_000)
 
-  it("grants list never creates a database", async () => {
+  it("grants list and revoke never create a database", async () => {
     const missing = NodePath.join(dir, "missing.db")
-    const r = await cli(["grants", "list", "--db", missing])
-    expect(r.status).not.toBe(0)
+    for (const args of [["grants", "list"], ["grants", "revoke", "grant-x"]]) {
+      const r = await cli([...args, "--db", missing])
+      expect(r.status, args.join(" ")).not.toBe(0)
+      expect(r.stderr).toContain("never creates a database")
+    }
     expect(NodeFs.existsSync(missing)).toBe(false)
   }, 120_000)
 })

@@ -44,6 +44,19 @@ describe.concurrent("codewhale thread", () => {
     expect(await ok(["thread", "list"])).toBe("no threads\n")
   }, 900_000)
 
+  it("only thread start creates a database: the other commands report a missing one and create nothing", async () => {
+    const missing = NodePath.join(dir, "nowhere", "state.db")
+    for (const args of [["thread", "list"], ["thread", "read", "thread-x"], ["thread", "message", "thread-x", "hi"], ["thread", "checkpoint", "list", "thread-x"]]) {
+      const r = await cli([...args, "--db", missing])
+      expect(r.status, args.join(" ")).toBe(1)
+      expect(r.stderr).toContain(missing)
+      expect(r.stderr).toContain("never creates a database")
+    }
+    expect(NodeFs.existsSync(NodePath.dirname(missing))).toBe(false)
+    expect((await okJson(["thread", "start", "--db", missing]))["status"]).toBe("started")
+    expect(NodeFs.existsSync(missing)).toBe(true)
+  }, 900_000)
+
   it("two processes messaging one thread at once: both messages are stored; bad input is refused", async () => {
     const db = NodePath.join(dir, "race.db")
     const id = (await okJson(["thread", "start", "--db", db]))["thread_id"] as string

@@ -9,8 +9,9 @@ import { Console, Effect, Layer, Option } from "effect"
 import { databaseLayer, dbOption } from "../Database.ts"
 
 const json = Options.boolean("json").pipe(Options.withDescription("print JSON"))
-const layer = (db: Option.Option<string>, options: { readonly readonly: boolean; readonly mustExist?: boolean }) =>
-  Grants.layerSql.pipe(Layer.provideMerge(databaseLayer(db, options)))
+/** Grants on the database of `--db`: read-write (the read models catch up first), never created. */
+const layer = (db: Option.Option<string>) =>
+  Grants.layerSql.pipe(Layer.provideMerge(databaseLayer(db, { readonly: false, mustExist: true })))
 
 const list = Command.make(
   "list",
@@ -36,7 +37,7 @@ const list = Command.make(
           : `${a.amendmentId}  user policy allows ${a.prefixes.map((p) => JSON.stringify(p)).join(", ")}  by ${a.actor ?? "-"}${a.revokedAt === null ? "" : "  (revoked)"}`)
       }
       if (!o.json) yield* Console.log(`${list.length} grant(s), ${amendments.length} amendment(s)`)
-    }).pipe(Effect.provide(layer(o.db, { readonly: false, mustExist: true })))
+    }).pipe(Effect.provide(layer(o.db)))
 ).pipe(Command.withDescription("list session grants and user-policy amendments"))
 
 const revoke = Command.make(
@@ -53,7 +54,7 @@ const revoke = Command.make(
       if (o.id.startsWith("policy_amendment-")) yield* grants.revokeAmendment(o.id, options)
       else yield* grants.revokeGrant(o.id, options)
       yield* Console.log(`revoked ${o.id}`)
-    }).pipe(Effect.provide(layer(o.db, { readonly: false })))
+    }).pipe(Effect.provide(layer(o.db)))
 ).pipe(Command.withDescription("revoke a grant or an amendment"))
 
 /** `codewhale grants ...`. */

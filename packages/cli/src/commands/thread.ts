@@ -23,9 +23,13 @@ const cwd = Options.text("cwd").pipe(Options.withDescription("working directory 
 const model = Options.text("model").pipe(Options.withDescription("model of the thread"), Options.optional)
 const provider = Options.text("provider").pipe(Options.withDescription("model provider of the thread"), Options.optional)
 
-/** The ThreadStore on the database of `--db` (opened for writing: reads also bring the read model up to date). */
-const threadLayer = (db: Option.Option<string>) =>
-  ThreadStore.layerWith({ cliVersion: "0.0.0" }).pipe(Layer.provide(databaseLayer(db, { readonly: false })))
+/**
+ * The ThreadStore on the database of `--db` (opened for writing: reads also bring the read model up
+ * to date). Only `thread start` creates a database that is not there; every other command acts on
+ * threads that must already exist, so a mistyped `--db` is reported instead of created.
+ */
+const threadLayer = (db: Option.Option<string>, options: { readonly create: boolean } = { create: false }) =>
+  ThreadStore.layerWith({ cliVersion: "0.0.0" }).pipe(Layer.provide(databaseLayer(db, { readonly: false, mustExist: !options.create })))
 
 const encodeResponse = Schema.encodeSync(ThreadResponse)
 const decodeRequest = Schema.decodeUnknown(ThreadRequest)
@@ -86,7 +90,7 @@ const start = Command.make(
         persist_extended_history: persist
       })
       yield* show(json, response, Effect.flatMap(rowOf(response.thread_id), (row) => Console.log(["started", ...describeThread(row)].join("\n"))))
-    }).pipe(Effect.provide(threadLayer(db)))
+    }).pipe(Effect.provide(threadLayer(db, { create: true })))
 ).pipe(Command.withDescription("start a new thread"))
 
 const list = Command.make(

@@ -109,12 +109,14 @@ describe("codewhale log", () => {
     expect(r.stdout).toContain("verify: FAILED")
   })
 
-  it("read commands never create a database and name the missing file", async () => {
+  it("read commands and rebuild never create a database and name the missing file", async () => {
     const missing = NodePath.join(dir, "missing.db")
-    const r = await cli(["log", "streams", "--db", missing])
-    expect(r.status).toBe(1)
-    expect(r.stderr).toContain(missing)
-    expect(r.stderr).toContain("missing")
+    for (const args of [["log", "streams"], ["log", "rebuild", "threads"]]) {
+      const r = await cli([...args, "--db", missing])
+      expect(r.status, args.join(" ")).toBe(1)
+      expect(r.stderr).toContain(missing)
+      expect(r.stderr).toContain("missing")
+    }
     expect(NodeFs.existsSync(missing)).toBe(false)
   })
 

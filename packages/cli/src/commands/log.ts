@@ -166,7 +166,7 @@ const rebuild = Command.make("rebuild", { db: dbOption, projection: Args.text({ 
       SqlError: (e) => Effect.fail(new ReadModelError({ name: projection, detail: e.message })),
       EventDecodeError: (e) => Effect.fail(new ReadModelError({ name: projection, detail: e.message }))
     }),
-    Effect.provide(databaseLayer(db, { readonly: false }))
+    Effect.provide(databaseLayer(db, { readonly: false, mustExist: true }))
   )
 ).pipe(Command.withDescription("drop a read model and rebuild it from the log"))
 

@@ -681,21 +681,25 @@ const make = (sql: Option.Option<SqlClient.SqlClient>) => Effect.gen(function*()
 
   const foldPendingApprovals = (options?: { readonly threadId?: string | undefined }) =>
     store.streamAll({ category: ToolCallCategory }).pipe(
-      Stream.runFold(new Map<string, PendingApproval>(), (map, record) => {
+      Stream.mapError(storeError),
+      Stream.runFoldEffect(new Map<string, PendingApproval>(), (map, record) => {
         if (record.eventType === ApprovalRequested.type) {
-          const p = record.payload as typeof ApprovalRequested.schema.Encoded
-          const request = Schema.decodeUnknownSync(ApprovalRequested.schema)(p).request
-          map.set(record.streamId, {
-            approvalId: p.approval_id, callId: p.call_id, streamId: record.streamId, threadId: p.thread_id, request,
-            frame: { event: "exec_approval_request", request }, requestedAt: p.at
-          })
-        } else if (record.eventType === ApprovalResolved.type || record.eventType === ApprovalCancelled.type || terminalEventTypes.has(record.eventType)) {
+          return Schema.decodeUnknown(ApprovalRequested.schema)(record.payload).pipe(
+            Effect.mapError((e) => new ToolStoreError({ detail: `the approval request at position ${record.position} is unreadable: ${e.message}` })),
+            Effect.map((p) =>
+              map.set(record.streamId, {
+                approvalId: p.approval_id, callId: p.call_id, streamId: record.streamId, threadId: p.thread_id, request: p.request,
+                frame: { event: "exec_approval_request", request: p.request }, requestedAt: p.at
+              })
+            )
+          )
+        }
+        if (record.eventType === ApprovalResolved.type || record.eventType === ApprovalCancelled.type || terminalEventTypes.has(record.eventType)) {
           map.delete(record.streamId)
         }
-        return map
+        return Effect.succeed(map)
       }),
-      Effect.map((map) => [...map.values()].filter((p) => options?.threadId === undefined || p.threadId === options.threadId)),
-      Effect.mapError(storeError)
+      Effect.map((map) => [...map.values()].filter((p) => options?.threadId === undefined || p.threadId === options.threadId))
     )
 
   /** Catches the read model up to the log's head first: read-your-writes, also across processes. */

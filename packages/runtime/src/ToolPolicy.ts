@@ -92,7 +92,7 @@ export class ToolPolicy extends Context.Tag("@codewhale/runtime/ToolPolicy")<Too
         return {
           check: (q) =>
             Effect.gen(function*() {
-              const amendments = yield* grants.listAmendments().pipe(Effect.mapError((e) => new ToolPolicyError({ detail: `cannot read amendments: ${String(e)}` })))
+              const amendments = yield* grants.listAmendments().pipe(Effect.mapError((e) => new ToolPolicyError({ detail: `cannot read amendments: ${e.message}` })))
               const engine = yield* engineFor(amendments)
               const ctx = yield* execPolicy.resolvePaths({
                 command: q.command,

@@ -15,6 +15,7 @@ import {
   ToolCallCompleted,
   ToolCallDenied,
   ToolCallFailed,
+  ToolCallCategory,
   ToolCallStarted,
   ToolOutputDelta,
   type EventDefinition,
@@ -353,6 +354,25 @@ describe("runtime read models (grants, policy_amendments, pending_approvals)", (
         expect(yield* Effect.forEach(models, (m) => m.dump)).toEqual(dumps)
         yield* sameAnswers(grantsSql, grantsFold, pipelineSql, pipelineFold)
       }).pipe(Effect.provide(base(filename, 4)))
+    }), 60_000)
+
+  it.effect("a stored approval request that breaks its schema is a typed error in both implementations, not a crash", () =>
+    Effect.gen(function*() {
+      const filename = tempDb()
+      yield* Effect.gen(function*() {
+        const store = yield* EventStore
+        const valid = yield* makeEnvelope(ApprovalRequested, {
+          approval_id: "approval-bad", call_id: "call-bad", thread_id: "t2", turn_id: null,
+          request: request(`${ToolCallCategory}-bad`, 1, prng(5)), requested_by: "policy", hook_name: null, at: 7
+        })
+        const stored = yield* store.append(`${ToolCallCategory}-bad`, [{ ...valid, payload: { ...(valid.payload as object), at: "yesterday" } }])
+        const { pipelineSql, pipelineFold } = yield* both
+        const fold = yield* Effect.flip(pipelineFold.pendingApprovals())
+        expect(fold._tag).toBe("ToolStoreError")
+        expect(fold.message).toContain(`position ${stored.lastPosition}`)
+        const sql = yield* Effect.flip(pipelineSql.pendingApprovals())
+        expect(["ToolStoreError", "CorruptReadModelRow"]).toContain(sql._tag)
+      }).pipe(Effect.provide(base(filename, 8)))
     }), 60_000)
 
   it.effect("Grants.layerSql lists what it wrote", () =>

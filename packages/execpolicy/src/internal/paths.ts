@@ -3,22 +3,26 @@
  * resolved beforehand (see `resolveContextPaths`) and passed in as a map.
  */
 
-/** True when `path` is already what `normalizeAbsolute` returns: absolute, no empty, `.` or `..` part. */
-const isNormalAbsolute = (path: string): boolean => {
+/**
+ * True when `path` from `start` on is `/`-separated components, none of them empty, `.` or `..`,
+ * with no trailing slash (and at least one character).
+ */
+const normalFrom = (path: string, start: number): boolean => {
   const n = path.length
-  if (n === 0 || path.charCodeAt(0) !== 47) return false
-  if (n === 1) return true
-  if (path.charCodeAt(n - 1) === 47) return false
-  let start = 1
-  for (let i = 1; i <= n; i++) {
+  if (start >= n || path.charCodeAt(n - 1) === 47) return false
+  let from = start
+  for (let i = start; i <= n; i++) {
     if (i < n && path.charCodeAt(i) !== 47) continue
-    const len = i - start
+    const len = i - from
     if (len === 0) return false
-    if (path.charCodeAt(start) === 46 && (len === 1 || (len === 2 && path.charCodeAt(start + 1) === 46))) return false
-    start = i + 1
+    if (path.charCodeAt(from) === 46 && (len === 1 || (len === 2 && path.charCodeAt(from + 1) === 46))) return false
+    from = i + 1
   }
   return true
 }
+
+/** True when `path` is already what `normalizeAbsolute` returns: absolute, no empty, `.` or `..` part. */
+const isNormalAbsolute = (path: string): boolean => path.charCodeAt(0) === 47 && (path.length === 1 || normalFrom(path, 1))
 
 /** Collapses `.`, `..` and duplicate slashes of an absolute POSIX path. `..` above `/` stays at `/`. */
 export const normalizeAbsolute = (path: string): string => {
@@ -52,19 +56,7 @@ export const resolvePath = (value: string, cwd: string, home: string | undefined
 }
 
 /** True when a relative path has no empty, `.` or `..` component and no trailing slash. */
-const isNormalRelative = (path: string): boolean => {
-  const n = path.length
-  if (n === 0 || path.charCodeAt(n - 1) === 47) return false
-  let start = 0
-  for (let i = 0; i <= n; i++) {
-    if (i < n && path.charCodeAt(i) !== 47) continue
-    const len = i - start
-    if (len === 0) return false
-    if (path.charCodeAt(start) === 46 && (len === 1 || (len === 2 && path.charCodeAt(start + 1) === 46))) return false
-    start = i + 1
-  }
-  return true
-}
+const isNormalRelative = (path: string): boolean => normalFrom(path, 0)
 
 /** The last directory `isKnownNormalAbsolute` found normal (one check per directory, not per path). */
 let lastNormalDir = "/"

@@ -24,7 +24,7 @@ const removeDb = (file: string) => {
 }
 
 const open = async (file: string) => {
-  const runtime = ManagedRuntime.make(Layer.provideMerge(JobStore.layer, Layer.merge(layerSqlite({ filename: file }), IdGenerator.layer)))
+  const runtime = ManagedRuntime.make(Layer.provideMerge(JobStore.layer, Layer.merge(layerSqlite({ filename: file, synchronous: "normal" }), IdGenerator.layer)))
   await runtime.runPromise(Effect.void)
   return runtime
 }

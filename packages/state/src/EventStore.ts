@@ -84,7 +84,12 @@ export const DefaultPageSize = 1_000
 
 /** The event log. */
 export interface EventStoreShape {
-  /** Appends a batch atomically to one stream, checking the expected version first. */
+  /**
+   * Appends a batch atomically to one stream, checking the expected version first. It succeeds
+   * once the batch is committed (with SQLite's default `synchronous=FULL`, synced to disk).
+   * Interrupting a waiting append leaves its outcome unknown, as with any commit in flight: the
+   * batch is then written whole or not at all, and retrying with the same event ids is idempotent.
+   */
   readonly append: (
     streamId: string,
     events: ReadonlyArray<EventEnvelope>,

@@ -26,18 +26,25 @@ export interface SqliteOptions {
   readonly readonly?: boolean | undefined
   /** Refuse (`DatabaseOpenError`, reason `missing`) instead of creating a database that is not there. */
   readonly mustExist?: boolean | undefined
-  /** `normal` (default: durable across process crashes, WAL) or `full` (also across power loss). */
+  /**
+   * `full` (default): a commit is synced to disk before the append returns, so it survives power
+   * loss; concurrent appends share one sync (group commit). `normal`: commits survive a crash of
+   * the process but the last ones may roll back after power loss or an OS crash.
+   */
   readonly synchronous?: "normal" | "full" | undefined
   /** How often commits of other processes are looked for; 100 ms by default. */
   readonly pollInterval?: Duration.DurationInput | undefined
 }
+
+/** The durability of a log opened with `options`: `full` unless `normal` is asked for. */
+const synchronousOf = (options: SqliteOptions): "normal" | "full" => options.synchronous ?? "full"
 
 /** Pragmas set on every open, never left to the driver's defaults. */
 const pragmas = (options: SqliteOptions) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     if (options.readonly !== true) yield* sql.unsafe("PRAGMA journal_mode = WAL")
-    yield* sql.unsafe(`PRAGMA synchronous = ${options.synchronous === "full" ? "FULL" : "NORMAL"}`)
+    yield* sql.unsafe(`PRAGMA synchronous = ${synchronousOf(options).toUpperCase()}`)
     yield* sql.unsafe("PRAGMA busy_timeout = 5000")
     yield* sql.unsafe("PRAGMA foreign_keys = ON")
   })
@@ -93,8 +100,8 @@ export const layerSqlite = (
         makeSqliteStore({
           filename,
           readonly: options.readonly === true,
-          synchronous: options.synchronous ?? "normal",
-          describe: `sqlite ${options.filename} (WAL, synchronous=${options.synchronous === "full" ? "FULL" : "NORMAL"})`,
+          synchronous: synchronousOf(options),
+          describe: `sqlite ${options.filename} (WAL, synchronous=${synchronousOf(options).toUpperCase()})`,
           pollInterval: options.pollInterval ?? Duration.millis(100)
         })
       ).pipe(Layer.provideMerge(layerSqliteClient({ ...options, filename }))))

@@ -1,10 +1,17 @@
 /**
- * WAL checkpoints off the writer's path. By default SQLite checkpoints inside the commit that
- * pushes the WAL past 1,000 pages, so every few hundred appends one of them also copies the WAL
- * back into the database and syncs both files (milliseconds). Here a worker thread with its own
- * connection runs passive checkpoints shortly after commits instead, while the writer keeps a
- * much larger automatic threshold as a safety net (the WAL stays bounded if the worker is slow
- * or gone).
+ * WAL checkpoints off the writer's path, for logs opened with `synchronous=NORMAL`. By default
+ * SQLite checkpoints inside the commit that pushes the WAL past 1,000 pages, so every few hundred
+ * appends one of them also copies the WAL back into the database and syncs both files
+ * (milliseconds). Here a worker thread with its own connection runs passive checkpoints shortly
+ * after commits instead, while the writer keeps a much larger automatic threshold as a safety net
+ * (the WAL stays bounded if the worker is slow or gone).
+ *
+ * With `synchronous=FULL` (the default) the writer keeps SQLite's own checkpoints and no worker
+ * runs: every commit there waits for a sync of the WAL, and the worker's checkpoints (two more
+ * syncs each, every few milliseconds under load) queue on the same disk, which made group commits
+ * slower, not faster (measured with `pnpm bench`). A passive checkpoint racing steady commits
+ * also never lets the WAL start over from its beginning, and syncing a WAL that keeps growing
+ * costs a filesystem journal commit on top of every commit's sync.
  */
 import { Effect, type Scope } from "effect"
 import { createRequire } from "node:module"
@@ -13,6 +20,9 @@ import { messageOf } from "./driverErrors.ts"
 
 /** The writer connection's own automatic checkpoint threshold (pages) while the worker runs. */
 export const SafetyNetPages = 16_384
+
+/** SQLite's own automatic checkpoint threshold (pages): without the worker, or when it is gone. */
+export const DefaultCheckpointPages = 1_000
 
 /** What the writer tells the checkpointer: call after each commit. */
 export interface Checkpointer {

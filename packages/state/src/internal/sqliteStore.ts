@@ -30,7 +30,7 @@ import {
   type StreamInfo
 } from "../EventStore.ts"
 import { type PreparedEvent, prepareAppendSync } from "./appendInput.ts"
-import { type Checkpointer, noCheckpointer, SafetyNetPages, startCheckpointer } from "./checkpointer.ts"
+import { type Checkpointer, DefaultCheckpointPages, noCheckpointer, SafetyNetPages, startCheckpointer } from "./checkpointer.ts"
 import { codeOf, messageOf } from "./driverErrors.ts"
 import { makeHeadSignal } from "./headSignal.ts"
 import { pagedStream, subscribeStream } from "./subscription.ts"
@@ -93,8 +93,8 @@ interface PendingAppend {
   readonly events: ReadonlyArray<PreparedEvent>
   readonly expected: ExpectedVersion
   readonly recordedAt: number | undefined
-  /** Hands the append its outcome (called once, after commit or failure). */
-  readonly resume: (outcome: Outcome) => void
+  /** Hands the append its outcome (called once, after commit or failure); an `Either` is an effect. */
+  readonly resume: (outcome: Effect.Effect<AppendResult, AppendError>) => void
 }
 
 /** The most appends written in one transaction. */
@@ -130,12 +130,15 @@ export const makeSqliteStore = (options: SqliteStoreOptions) =>
       (connection) => Effect.sync(() => connection.close())
     )
 
-    // Checkpoints run on a worker thread; should it be unavailable, SQLite's default comes back.
+    // With `NORMAL`, checkpoints run on a worker thread (should it be unavailable, SQLite's default
+    // comes back); with `FULL` the writer keeps SQLite's default (see checkpointer.ts for why).
     const checkpointer: Checkpointer = options.readonly
       ? noCheckpointer
+      : options.synchronous === "full"
+      ? yield* Effect.sync(() => db.pragma(`wal_autocheckpoint = ${DefaultCheckpointPages}`)).pipe(Effect.as(noCheckpointer))
       : yield* Effect.sync(() => db.pragma(`wal_autocheckpoint = ${SafetyNetPages}`)).pipe(
         Effect.zipRight(startCheckpointer(options.filename, () => {
-          if (db.open) db.pragma("wal_autocheckpoint = 1000")
+          if (db.open) db.pragma(`wal_autocheckpoint = ${DefaultCheckpointPages}`)
         }))
       )
 
@@ -366,16 +369,13 @@ export const makeSqliteStore = (options: SqliteStoreOptions) =>
             events: prepared.events,
             expected: appendOptions?.expected ?? anyVersion,
             recordedAt: appendOptions?.recordedAt,
-            resume: (outcome) => resume(Either.isRight(outcome) ? Effect.succeed(outcome.right) : Effect.fail(outcome.left))
+            resume
           }
           queue.push(request)
           scheduleFlush()
-          // Interrupted before its group was taken: it is never written. Once taken, it is
-          // written (or not) whatever happens to the caller, as with any commit in flight.
-          return Effect.sync(() => {
-            const at = queue.indexOf(request)
-            if (at >= 0) queue.splice(at, 1)
-          })
+          // No canceler: an append whose caller is interrupted while it waits may still be
+          // written, whole, as with any commit in flight; retrying with the same event ids is
+          // idempotent. (A canceler made every append cost several microseconds more.)
         })
 
     const readAll = (o?: ReadAllOptions) => {

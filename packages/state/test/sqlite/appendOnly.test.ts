@@ -111,11 +111,13 @@ describe("sqlite: the database protects the log", () => {
             foreignKeys: sql.unsafe<{ foreign_keys: number }>("PRAGMA foreign_keys"),
             applicationId: sql.unsafe<{ application_id: number }>("PRAGMA application_id")
           })))
-      // First open of a new file (where the driver's default would leave synchronous = FULL), then later opens.
-      for (const options of [undefined, undefined, { synchronous: "full" as const }, { readonly: true }]) {
+      // First open of a new file (where the driver's default would leave synchronous = FULL), then
+      // later opens (where it would be NORMAL): FULL (2) unless NORMAL (1) is asked for.
+      const opens = [{ synchronous: "normal" as const }, undefined, { synchronous: "normal" as const }, { synchronous: "full" as const }, undefined, { readonly: true }]
+      for (const options of opens) {
         const p = yield* pragmas(options)
         expect(p.journal[0]!.journal_mode).toBe("wal")
-        expect(p.synchronous[0]!.synchronous).toBe(options?.synchronous === "full" ? 2 : 1)
+        expect(p.synchronous[0]!.synchronous).toBe(options !== undefined && "synchronous" in options && options.synchronous === "normal" ? 1 : 2)
         expect(p.busy[0]!.timeout).toBe(5000)
         expect(p.foreignKeys[0]!.foreign_keys).toBe(1)
         expect(p.applicationId[0]!.application_id).toBe(0x43574c47)

@@ -14,11 +14,13 @@ import {
   PolicyAmendmentAdded,
   PolicyAmendmentCategory,
   PolicyAmendmentRevoked,
+  type AnyEventDefinition,
   type EventOf,
+  type EventRegistry,
   type RecordedEvent
 } from "@codewhale/protocol"
 import { type ReadModel, readModelQuery } from "@codewhale/state"
-import { SqlClient } from "@effect/sql"
+import { SqlClient, type SqlError } from "@effect/sql"
 import { Effect, Either, ParseResult, Schema } from "effect"
 import type { Grant, GrantKey, PolicyAmendment } from "./Grants.ts"
 import { CorruptReadModelRow } from "./ToolErrors.ts"
@@ -73,54 +75,56 @@ const amendmentsDdl: ReadonlyArray<string> = [
   `CREATE INDEX IF NOT EXISTS policy_amendments_list_active ON policy_amendments_list (position) WHERE revoked_at IS NULL`
 ]
 
-/** Applies a page of grant events in log order (a re-created id keeps its first position, as the fold's map does). */
-const applyGrants = (records: ReadonlyArray<RecordedEvent>) =>
+/**
+ * Applies a page of `registry`'s events in log order with `apply`; events that do not decode, or
+ * of unknown types or versions, are skipped (as the folds of `Grants.layer` skip them).
+ */
+const applyKnown = <D extends AnyEventDefinition>(
+  registry: EventRegistry<D>,
+  apply: (sql: SqlClient.SqlClient, event: EventOf<D>, record: RecordedEvent) => Effect.Effect<unknown, SqlError.SqlError>
+) =>
+(records: ReadonlyArray<RecordedEvent>) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     for (const record of records) {
-      const decoded = grantRegistry.decode(record)
+      const decoded = registry.decode(record)
       if (Either.isLeft(decoded) || decoded.right._tag === "Unknown") continue
-      const event = decoded.right as EventOf<typeof GrantCreated | typeof GrantRevoked>
-      if (event.type === "grant.created") {
-        const p = event.payload
-        yield* query(
-          sql,
-          `INSERT INTO grants_list (position, ${GrantColumns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)
-           ON CONFLICT (grant_id) DO UPDATE SET thread_id = excluded.thread_id, scope = excluded.scope, tool = excluded.tool,
-             command = excluded.command, path = excluded.path, approval_id = excluded.approval_id, call_id = excluded.call_id,
-             actor = excluded.actor, created_at = excluded.created_at, revoked_at = NULL, revoke_reason = NULL`,
-          [record.position, p.grant_id, p.thread_id, p.scope, p.tool, p.command, p.path, p.approval_id, p.call_id, p.actor, p.at]
-        )
-      } else {
-        const p = event.payload
-        yield* query(sql, "UPDATE grants_list SET revoked_at = ?, revoke_reason = ? WHERE grant_id = ?", [p.at, p.reason, p.grant_id])
-      }
+      yield* apply(sql, decoded.right as EventOf<D>, record)
     }
   })
 
-/** Applies a page of amendment events in log order. */
-const applyAmendments = (records: ReadonlyArray<RecordedEvent>) =>
-  Effect.gen(function*() {
-    const sql = yield* SqlClient.SqlClient
-    for (const record of records) {
-      const decoded = amendmentRegistry.decode(record)
-      if (Either.isLeft(decoded) || decoded.right._tag === "Unknown") continue
-      const event = decoded.right as EventOf<typeof PolicyAmendmentAdded | typeof PolicyAmendmentRevoked>
-      if (event.type === "policy_amendment.added") {
-        const p = event.payload
-        yield* query(
-          sql,
-          `INSERT INTO policy_amendments_list (position, ${AmendmentColumns}) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)
-           ON CONFLICT (amendment_id) DO UPDATE SET prefixes = excluded.prefixes, approval_id = excluded.approval_id,
-             call_id = excluded.call_id, actor = excluded.actor, created_at = excluded.created_at, revoked_at = NULL`,
-          [record.position, p.amendment_id, JSON.stringify(p.prefixes), p.approval_id, p.call_id, p.actor, p.at]
-        )
-      } else {
-        const p = event.payload
-        yield* query(sql, "UPDATE policy_amendments_list SET revoked_at = ? WHERE amendment_id = ?", [p.at, p.amendment_id])
-      }
-    }
-  })
+/** Applies grant events (a re-created id keeps its first position, as the fold's map does). */
+const applyGrants = applyKnown(grantRegistry, (sql, event, record) => {
+  if (event.type === "grant.created") {
+    const p = event.payload
+    return query(
+      sql,
+      `INSERT INTO grants_list (position, ${GrantColumns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)
+       ON CONFLICT (grant_id) DO UPDATE SET thread_id = excluded.thread_id, scope = excluded.scope, tool = excluded.tool,
+         command = excluded.command, path = excluded.path, approval_id = excluded.approval_id, call_id = excluded.call_id,
+         actor = excluded.actor, created_at = excluded.created_at, revoked_at = NULL, revoke_reason = NULL`,
+      [record.position, p.grant_id, p.thread_id, p.scope, p.tool, p.command, p.path, p.approval_id, p.call_id, p.actor, p.at]
+    )
+  }
+  const p = event.payload
+  return query(sql, "UPDATE grants_list SET revoked_at = ?, revoke_reason = ? WHERE grant_id = ?", [p.at, p.reason, p.grant_id])
+})
+
+/** Applies amendment events. */
+const applyAmendments = applyKnown(amendmentRegistry, (sql, event, record) => {
+  if (event.type === "policy_amendment.added") {
+    const p = event.payload
+    return query(
+      sql,
+      `INSERT INTO policy_amendments_list (position, ${AmendmentColumns}) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)
+       ON CONFLICT (amendment_id) DO UPDATE SET prefixes = excluded.prefixes, approval_id = excluded.approval_id,
+         call_id = excluded.call_id, actor = excluded.actor, created_at = excluded.created_at, revoked_at = NULL`,
+      [record.position, p.amendment_id, JSON.stringify(p.prefixes), p.approval_id, p.call_id, p.actor, p.at]
+    )
+  }
+  const p = event.payload
+  return query(sql, "UPDATE policy_amendments_list SET revoked_at = ? WHERE amendment_id = ?", [p.at, p.amendment_id])
+})
 
 /** The `grants` read model (stream category `grant`), for `Grants.layerSql` and `codewhale log rebuild|verify grants`. */
 export const grantsReadModel: ReadModel = {

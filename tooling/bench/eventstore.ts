@@ -92,21 +92,37 @@ const result = (
   extra: { durability: `WAL, synchronous=${synchronous.toUpperCase()}`, ...extra }
 })
 
+/** What `alternate` measured: each side's overall rate and its rate in every round. */
+interface Alternated {
+  readonly rates: ReadonlyArray<number>
+  readonly byRound: ReadonlyArray<ReadonlyArray<number>>
+}
+
 /**
  * Runs `measure(0)`, `measure(1)`, ... for `rounds` rounds, alternating them, and returns each
- * one's overall rate (events over total seconds): with `FULL` the disk's sync latency drifts
- * over seconds, and alternating spreads the drift over every side instead of one.
+ * one's overall rate (events over total seconds) and its rate per round: with `FULL` the disk's
+ * sync latency drifts over seconds, and alternating spreads the drift over every side instead of one.
  */
-const alternate = async (rounds: number, measures: ReadonlyArray<() => Promise<{ events: number; secs: number }>>) => {
+const alternate = async (rounds: number, measures: ReadonlyArray<() => Promise<{ events: number; secs: number }>>): Promise<Alternated> => {
   const totals = measures.map(() => ({ events: 0, secs: 0 }))
+  const byRound: Array<Array<number>> = []
   for (let r = 0; r < rounds; r++) {
+    const round: Array<number> = []
     for (let m = 0; m < measures.length; m++) {
       const { events, secs } = await measures[m]!()
       totals[m]!.events += events
       totals[m]!.secs += secs
+      round.push(events / secs)
     }
+    byRound.push(round)
   }
-  return totals.map((t) => t.events / t.secs)
+  return { rates: totals.map((t) => t.events / t.secs), byRound }
+}
+
+/** The lowest and highest ratio of side `side` to side 0 over the rounds, as "min–max". */
+const roundSpread = ({ byRound }: Alternated, side: number) => {
+  const ratios = byRound.map((round) => round[side]! / round[0]!)
+  return `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`
 }
 
 /**
@@ -165,8 +181,9 @@ const singlesTimed = async (count: number) => {
 const appendSingle: BenchCase = {
   name: "append-single",
   run: async () => {
-    const [baseline, rate] = await alternate(3, [() => rawWritesTimed(2_000, 100, 1, DefaultDurability), () => singlesTimed(2_000)])
-    return result("append-single", rate!, baseline!, ">= 0.7")
+    const measured = await alternate(3, [() => rawWritesTimed(2_000, 100, 1, DefaultDurability), () => singlesTimed(2_000)])
+    const [baseline, rate] = measured.rates
+    return result("append-single", rate!, baseline!, ">= 0.7", { ratio_by_round: roundSpread(measured, 1) })
   }
 }
 
@@ -244,19 +261,21 @@ const appendConcurrentCase = (name: string, count: number, rounds: number, synch
     await concurrentTimed(1_000, "normal")
     // The ceiling: raw better-sqlite3 writing the same events in perfect groups of 8 (what 8
     // appenders that each wait for their commit can at best be grouped into).
-    const [baseline, rate, ceiling] = await alternate(rounds, [
+    const measured = await alternate(rounds, [
       () => rawWritesTimed(count, 8, 1, synchronous),
       () => concurrentTimed(count, synchronous),
       () => rawWritesTimed(count, 8, 8, synchronous)
     ])
+    const [baseline, rate, ceiling] = measured.rates
     return result(name, rate!, baseline!, target, {
+      ratio_by_round: roundSpread(measured, 1),
       raw_groups_of_8: Math.round(ceiling!),
       raw_groups_of_8_ratio: Math.round((ceiling! / baseline!) * 100) / 100
     }, synchronous)
   }
 })
 
-const appendConcurrent = appendConcurrentCase("append-concurrent-8", 2_000, 3, "full", ">= 3.0 (group commit)")
+const appendConcurrent = appendConcurrentCase("append-concurrent-8", 2_000, 6, "full", ">= 3.0 (group commit)")
 const appendConcurrentNormal = appendConcurrentCase("append-concurrent-8-normal", 8_000, 1, "normal", "none (informative: no sync to share)")
 
 /** Fills a fresh file with `count` events in `streams` streams (raw, fast) and returns it. */

@@ -50,7 +50,7 @@ import { SqlClient } from "@effect/sql"
 import { ToolRegistry, type ToolContext } from "@codewhale/tools"
 import { Clock, Context, Effect, Either, Layer, Option, Schema, Stream } from "effect"
 import * as NodePath from "node:path"
-import { Grants, NoThread } from "./Grants.ts"
+import { type Grant, Grants, NoThread } from "./Grants.ts"
 import { pendingApprovalsReadModel, selectPendingApprovals } from "./PendingApprovalsReadModel.ts"
 import {
   ApprovalAlreadyResolved,
@@ -469,6 +469,24 @@ const make = (sql: Option.Option<SqlClient.SqlClient>) => Effect.gen(function*()
       return resultOf(yield* load(state.streamId))
     })
 
+  /**
+   * The session grant that lets a call run without asking: one for its exact (tool, command,
+   * path) or, for a call touching files its tool declares (a patch), a grant for every one of
+   * those files (the first is returned).
+   */
+  const findCoveringGrant = (threadId: string, subject: Subject, touched: ReadonlyArray<string>) =>
+    Effect.gen(function*() {
+      const find = (path: string | null) => grants.findGrant({ threadId, tool: subject.tool, command: subject.command, path })
+      if (touched.length === 0) return yield* find(subject.path)
+      let first: Grant | undefined
+      for (const path of touched) {
+        const grant = yield* find(path)
+        if (grant === undefined) return undefined
+        first ??= grant
+      }
+      return first
+    }).pipe(Effect.mapError(storeError))
+
   const invokeTool = (original: ToolCall, options: InvokeToolOptions): Effect.Effect<ToolInvocationResult, ToolPipelineError> =>
     Effect.gen(function*() {
       const uuid = yield* ids.eventId
@@ -519,7 +537,9 @@ const make = (sql: Option.Option<SqlClient.SqlClient>) => Effect.gen(function*()
         }
       }
 
-      const answer = yield* policy.check({ command: subject.command, cwd: subject.cwd, tool: subject.tool, path: subject.path, mode, executionKind: subject.kind })
+      // Path rules see every file the tool says the call touches (each file of a patch), not only a `path` argument.
+      const touched = yield* registry.touchedPaths(call)
+      const answer = yield* policy.check({ command: subject.command, cwd: subject.cwd, tool: subject.tool, path: subject.path, paths: touched, mode, executionKind: subject.kind })
       yield* w.append(ToolPolicyEvaluated, { precheck: answer.precheck, amendments: [...answer.amendments], at: yield* now })
       const decision = answer.decision
       if (!decision.allow) {
@@ -546,7 +566,7 @@ const make = (sql: Option.Option<SqlClient.SqlClient>) => Effect.gen(function*()
       if (!hookAsks && pre.decision === "allow" && pre.decidedBy !== null) {
         return yield* run({ source: "hook", hook_name: pre.decidedBy.hook_name, reason: pre.decidedBy.reason ?? `allowed by hook '${pre.decidedBy.hook_name}'` })
       }
-      const grant = yield* grants.findGrant({ threadId: threadId ?? NoThread, tool: subject.tool, command: subject.command, path: subject.path }).pipe(Effect.mapError(storeError))
+      const grant = yield* findCoveringGrant(threadId ?? NoThread, subject, touched)
       if (grant !== undefined) {
         return yield* run({ source: "grant", scope: "thread", grant_id: grant.grantId, approval_id: grant.approvalId, actor: grant.actor, reason: `session grant ${grant.grantId} (approved in ${grant.approvalId})` })
       }
@@ -651,11 +671,22 @@ const make = (sql: Option.Option<SqlClient.SqlClient>) => Effect.gen(function*()
         case "approved":
           return yield* run({ source: "user", approval_id: approvalId, actor, reason: "approved once by the user" })
         case "approved_for_session": {
-          const grant = yield* grants.createGrant(
-            { threadId: state.requested.thread_id ?? NoThread, tool: state.requested.policy_tool, command: state.command, path: state.policyPath },
-            { approvalId, callId: state.requested.call_id, actor }
+          // A call that touches several files (a patch) gets one grant per file: a later call is
+          // covered when every file it touches is granted (see `findCoveringGrant`).
+          const touched = yield* registry.touchedPaths(call)
+          const created = yield* Effect.forEach(
+            touched.length === 0 ? [state.policyPath] : touched,
+            (path) =>
+              grants.createGrant(
+                { threadId: state.requested.thread_id ?? NoThread, tool: state.requested.policy_tool, command: state.command, path },
+                { approvalId, callId: state.requested.call_id, actor }
+              )
           ).pipe(Effect.mapError(storeError))
-          return yield* run({ source: "user", scope: "thread", approval_id: approvalId, grant_id: grant.grantId, actor, reason: `approved for the session (grant ${grant.grantId})` })
+          const grantIds = created.map((g) => g.grantId)
+          return yield* run({
+            source: "user", scope: "thread", approval_id: approvalId, grant_id: grantIds[0]!, actor,
+            reason: `approved for the session (grant${grantIds.length > 1 ? "s" : ""} ${grantIds.join(", ")})`
+          })
         }
         case "approved_execpolicy_amendment": {
           const amendment = yield* grants.addAmendment(prefixes, { approvalId, callId: state.requested.call_id, actor }).pipe(Effect.mapError(storeError))

@@ -16,6 +16,8 @@ export interface PolicyQuestion {
   readonly cwd: string
   readonly tool: string
   readonly path: string | null
+  /** More files the call touches, as its tool declares (every file of a multi-file patch). */
+  readonly paths?: ReadonlyArray<string> | undefined
   readonly mode: AskForApproval
   readonly executionKind: "shell" | "tool"
 }
@@ -99,6 +101,7 @@ export class ToolPolicy extends Context.Tag("@codewhale/runtime/ToolPolicy")<Too
                 cwd: q.cwd,
                 tool: q.tool,
                 path: q.path ?? undefined,
+                paths: q.paths,
                 askForApproval: q.mode,
                 home: NodeOs.homedir()
               })

@@ -267,6 +267,83 @@ describe("invokeTool end to end (real SQLite, real processes)", () => {
     }))
 })
 
+/** An `apply_patch` call creating each file with one line, and updating each file from `old` to `new`. */
+const patch = (creates: ReadonlyArray<string>, updates: ReadonlyArray<readonly [string, string, string]> = []): ToolCall => {
+  const created = creates.map((f) => `--- /dev/null\n+++ b/${f}\n@@ -0,0 +1 @@\n+${f}\n`)
+  const updated = updates.map(([f, from, to]) => `--- a/${f}\n+++ b/${f}\n@@ -1 +1 @@\n-${from}\n+${to}\n`)
+  return {
+    name: "apply_patch",
+    payload: { type: "function", arguments: JSON.stringify({ patch: [...created, ...updated].join("") }) },
+    source: "direct",
+    raw_tool_call_id: null
+  }
+}
+
+describe("apply_patch under path rules and session grants (real files)", () => {
+  const patchPolicy: PolicyInput = {
+    user: {
+      rules: [
+        { action: "deny", tool: "apply_patch", path: "secrets/**" },
+        { action: "allow", tool: "apply_patch", path: "src/**" }
+      ]
+    }
+  }
+
+  it.scopedLive("path rules see every file of a patch: one denied file denies it, an allow rule must cover them all", () =>
+    Effect.gen(function*() {
+      const { dir, db } = yield* workspace
+      const exists = (f: string) => NodeFs.existsSync(NodePath.join(dir, f))
+      yield* Effect.gen(function*() {
+        const pipeline = yield* ToolPipeline
+        const options = { cwd: dir, approvalMode: "on_request" as const, threadId: "thread-p" }
+
+        const inside = yield* pipeline.invokeTool(patch(["src/a.txt"]), options)
+        assert.strictEqual(inside.status, "completed")
+        assert.strictEqual(inside.authorized_by, "rule")
+        assert.isTrue(exists("src/a.txt"))
+
+        const sneaky = yield* pipeline.invokeTool(patch(["src/b.txt", "secrets/key.txt"]), options)
+        assert.strictEqual(sneaky.status, "denied")
+        assert.isFalse(exists("src/b.txt"))
+        assert.isFalse(exists("secrets/key.txt"))
+        const why = yield* pipeline.explainToolCall(sneaky.stream_id)
+        assert.strictEqual(why.denied?.source, "policy")
+        assert.strictEqual(why.policy?.matched_rule, "tool=apply_patch path=secrets/**")
+
+        const wider = yield* pipeline.invokeTool(patch(["src/c.txt", "docs/d.txt"]), options)
+        assert.strictEqual(wider.status, "approval_required", "the src/** allow rule does not cover docs/d.txt")
+        assert.isFalse(exists("src/c.txt"))
+      }).pipe(Effect.provide(runtimeLayer(db, [], patchPolicy)))
+    }))
+
+  it.scopedLive("a session grant for a patch covers later patches to those files only", () =>
+    Effect.gen(function*() {
+      const { dir, db } = yield* workspace
+      const read = (f: string) => NodeFs.readFileSync(NodePath.join(dir, f), "utf8")
+      yield* Effect.gen(function*() {
+        const pipeline = yield* ToolPipeline
+        const grants = yield* Grants
+        const options = { cwd: dir, approvalMode: "on_request" as const, threadId: "thread-g" }
+
+        const first = yield* pipeline.invokeTool(patch(["docs/a.md", "docs/b.md"]), options)
+        assert.strictEqual(first.status, "approval_required")
+        const answered = yield* pipeline.respondToApproval(first.approval_id!, { type: "approved_for_session" }, { actor: "alice" })
+        assert.strictEqual(answered.status, "completed")
+        const granted = yield* grants.listGrants({ threadId: "thread-g" })
+        assert.deepStrictEqual(granted.map((g) => [g.tool, g.path]).sort(), [["apply_patch", "docs/a.md"], ["apply_patch", "docs/b.md"]])
+
+        const covered = yield* pipeline.invokeTool(patch([], [["docs/a.md", "docs/a.md", "edited"]]), options)
+        assert.strictEqual(covered.status, "completed")
+        assert.strictEqual(covered.authorized_by, "grant")
+        assert.strictEqual(read("docs/a.md"), "edited\n")
+
+        const beyond = yield* pipeline.invokeTool(patch(["docs/c.md"], [["docs/b.md", "docs/b.md", "edited"]]), options)
+        assert.strictEqual(beyond.status, "approval_required", "docs/c.md was never approved")
+        assert.strictEqual(read("docs/b.md"), "docs/b.md\n")
+      }).pipe(Effect.provide(runtimeLayer(db, [], patchPolicy)))
+    }))
+})
+
 describe("hooks steering the pipeline (real bash, node and python3 scripts)", () => {
   it.scopedLive("block (bash, exit 2) vetoes the call and is recorded as the deciding source", () =>
     Effect.gen(function*() {

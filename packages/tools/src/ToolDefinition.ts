@@ -51,6 +51,11 @@ export interface ToolDefinition {
   readonly handler: (input: unknown, context: ToolContext) => Effect.Effect<ToolOutput, ToolHandlerError>
   /** Hides secret parts of the raw input before it is recorded (e.g. exec_shell `env` values). */
   readonly redact?: ((input: unknown) => Redacted) | undefined
+  /**
+   * Every file a call with this raw input would touch, for the policy's path rules (e.g. each
+   * file of a multi-file patch). Absent: the policy sees only the input's `path` argument.
+   */
+  readonly touchedPaths?: ((input: unknown) => ReadonlyArray<string>) | undefined
 }
 
 /** Common options of both definition styles. */
@@ -61,6 +66,7 @@ export interface ToolOptions {
   readonly kind?: "function" | "mcp" | undefined
   readonly mutating?: boolean | undefined
   readonly redact?: ((input: unknown) => Redacted) | undefined
+  readonly touchedPaths?: ((input: unknown) => ReadonlyArray<string>) | undefined
 }
 
 /** Defines a tool whose input is an Effect Schema; the JSON Schema for models is derived from it. */
@@ -79,6 +85,7 @@ export const defineTool = <A, I>(
     kind: options.kind ?? "function",
     mutating: options.mutating ?? false,
     redact: options.redact,
+    touchedPaths: options.touchedPaths,
     decode: (input) => Either.mapLeft(decode(input), (e) => ParseResult.TreeFormatter.formatErrorSync(e)),
     handler: options.handler as (input: unknown, context: ToolContext) => Effect.Effect<ToolOutput, ToolHandlerError>
   }
@@ -137,6 +144,7 @@ export const defineJsonSchemaTool = (
   kind: options.kind ?? "function",
   mutating: options.mutating ?? false,
   redact: options.redact,
+  touchedPaths: options.touchedPaths,
   decode: (input) => checkJsonSchema(options.inputSchema, input),
   handler: options.handler
 })

@@ -48,6 +48,11 @@ export interface ToolRegistryShape {
   readonly callInput: (call: ToolCall) => Effect.Effect<unknown, ToolNotFound | InvalidToolArguments>
   /** The call's input with secret parts hidden, for recording (tools without `redact` are returned as is). */
   readonly redactCall: (call: ToolCall) => Effect.Effect<Redacted>
+  /**
+   * Every file the call would touch, as its tool declares (`touchedPaths`), for the policy's path
+   * rules; none for an unknown tool, a tool that declares nothing, or unreadable input.
+   */
+  readonly touchedPaths: (call: ToolCall) => Effect.Effect<ReadonlyArray<string>>
   /** Validates the input and runs the tool with its timeout; interruption stops whatever it started. */
   readonly dispatch: (
     call: ToolCall,
@@ -125,6 +130,12 @@ export const makeToolRegistry: Effect.Effect<ToolRegistryShape> = Effect.gen(fun
         const input = rawCallInput(tool.value, call)
         if (Either.isLeft(input)) return { value: undefined, redacted: [] }
         return tool.value.redact(input.right)
+      }),
+    touchedPaths: (call) =>
+      Effect.map(Effect.option(lookup(call.name)), (tool) => {
+        if (Option.isNone(tool) || tool.value.touchedPaths === undefined) return []
+        const input = rawCallInput(tool.value, call)
+        return Either.isLeft(input) ? [] : tool.value.touchedPaths(input.right)
       }),
     dispatch: (call, context, options) =>
       Effect.gen(function*() {

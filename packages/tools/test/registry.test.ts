@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
-import { defineJsonSchemaTool, defineTool, functionOutput, ToolRegistry } from "@codewhale/tools"
+import { defineJsonSchemaTool, defineTool, functionOutput, layerWithBuiltins, ToolRegistry } from "@codewhale/tools"
 import { fn } from "./helpers.ts"
 
 const ctx = { callId: "c", cwd: "/tmp", emit: () => Effect.void }
@@ -53,6 +53,19 @@ describe("ToolRegistry", () => {
       const override = yield* Effect.flip(registry.dispatch(fn("slow", {}), ctx, { timeoutMs: 10 }))
       assert.deepInclude(override, { _tag: "ToolTimedOut", timeoutMs: 10 })
     }).pipe(Effect.provide(ToolRegistry.layer)))
+
+  it.effect("touchedPaths: every file a patch names, for the policy; nothing for other or unreadable input", () =>
+    Effect.gen(function*() {
+      const registry = yield* ToolRegistry
+      const diff = "--- a/src/x.ts\n+++ b/src/y.ts\n@@ -1 +1 @@\n-a\n+b\n--- /dev/null\n+++ b/docs/new.md\n@@ -0,0 +1 @@\n+hi\n--- old.txt\t2026-01-01\n+++ /dev/null\n"
+      assert.deepStrictEqual(yield* registry.touchedPaths(fn("apply_patch", { patch: diff })), ["src/x.ts", "src/y.ts", "docs/new.md", "old.txt"])
+      const custom = { name: "apply_patch", payload: { type: "custom" as const, input: diff }, source: "direct" as const, raw_tool_call_id: null }
+      assert.deepStrictEqual(yield* registry.touchedPaths(custom), ["src/x.ts", "src/y.ts", "docs/new.md", "old.txt"])
+      assert.deepStrictEqual(yield* registry.touchedPaths(fn("apply_patch", { patch: "--- a/x\nnot a header" })), [])
+      assert.deepStrictEqual(yield* registry.touchedPaths({ ...fn("apply_patch", {}), payload: { type: "function", arguments: "{oops" } }), [])
+      assert.deepStrictEqual(yield* registry.touchedPaths(fn("write_file", { path: "a.txt", content: "x" })), [])
+      assert.deepStrictEqual(yield* registry.touchedPaths(fn("nope", {})), [])
+    }).pipe(Effect.provide(layerWithBuiltins())))
 
   it.effect("a JSON Schema tool (as MCP tools are registered) validates required fields and types", () =>
     Effect.gen(function*() {

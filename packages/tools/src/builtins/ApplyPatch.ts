@@ -138,6 +138,32 @@ export const ApplyPatchInput = Schema.Union(
   Schema.String
 )
 
+/** The diff text of a raw `apply_patch` input (`{ patch }` or the text itself), if it holds one. */
+const patchTextOf = (input: unknown): string | undefined => {
+  if (typeof input === "string") return input
+  if (typeof input !== "object" || input === null) return undefined
+  const patch = (input as { readonly patch?: unknown }).patch
+  return typeof patch === "string" ? patch : undefined
+}
+
+/**
+ * Every file a raw `apply_patch` input names: the old and the new path of each file header
+ * (`/dev/null` left out), so a path rule of the policy sees each file of a multi-file patch. None
+ * when the input is not a readable patch, which the tool refuses without touching anything.
+ */
+export const patchedPaths = (input: unknown): ReadonlyArray<string> => {
+  const text = patchTextOf(input)
+  if (text === undefined) return []
+  const files = parseUnifiedDiff(text)
+  if (Either.isLeft(files)) return []
+  const paths = new Set<string>()
+  for (const file of files.right) {
+    if (file.oldPath !== null) paths.add(file.oldPath)
+    if (file.newPath !== null) paths.add(file.newPath)
+  }
+  return [...paths]
+}
+
 interface PlannedWrite {
   readonly display: string
   readonly path: string
@@ -152,6 +178,7 @@ export const applyPatchTool = (): ToolDefinition =>
     description: "Apply a unified diff to files in the workspace. Either every hunk applies or nothing is changed.",
     input: ApplyPatchInput,
     mutating: true,
+    touchedPaths: patchedPaths,
     handler: (input, context) =>
       Effect.gen(function*() {
         const text = typeof input === "string" ? input : input.patch

@@ -17,7 +17,8 @@
  */
 import type { RecordedEvent } from "@codewhale/protocol"
 import Database from "better-sqlite3"
-import { Duration, Effect, Either, Schedule } from "effect"
+import { SqlClient } from "@effect/sql"
+import { Context, Duration, Effect, Either, Option, Schedule } from "effect"
 import { EventIdConflict, EventStoreError, type AppendError, InvalidAppend, WrongExpectedVersion } from "../Errors.ts"
 import {
   type AppendResult,
@@ -355,27 +356,50 @@ export const makeSqliteStore = (options: SqliteStoreOptions) =>
     }
 
     const readOnlyError = new EventStoreError({ operation: "append", detail: "the database was opened read-only" })
+    const insideTransactionError = new EventStoreError({
+      operation: "append",
+      detail: "an append cannot run inside a transaction of this database's own SqlClient: the transaction holds " +
+        "(or will take) the write lock the append needs, so the two would wait for each other; append before or after it"
+    })
     const anyVersion = ExpectedVersion.Any()
+
+    // The connection of the SqlClient on this file (read models, snapshots): an append inside one of
+    // its transactions would wait for the transaction's write lock while the transaction waits for
+    // the append, until the busy retries give up (about 15 s). It is refused at once instead.
+    const sqlConnection = yield* Effect.serviceOption(SqlClient.SqlClient).pipe(
+      Effect.flatMap(Option.match({ onNone: () => Effect.succeed(undefined), onSome: (sql) => Effect.scoped(sql.reserve) })),
+      Effect.orElseSucceed(() => undefined)
+    )
+
+    const enqueue = (streamId: string, events: ReadonlyArray<unknown>, appendOptions: Parameters<EventStoreShape["append"]>[2]) =>
+      Effect.async<AppendResult, AppendError>((resume) => {
+        const prepared = prepareAppendSync(streamId, events)
+        if (prepared instanceof InvalidAppend) return resume(Effect.fail(prepared))
+        const request: PendingAppend = {
+          streamId,
+          category: prepared.category,
+          events: prepared.events,
+          expected: appendOptions?.expected ?? anyVersion,
+          recordedAt: appendOptions?.recordedAt,
+          resume
+        }
+        queue.push(request)
+        scheduleFlush()
+        // No canceler: an append whose caller is interrupted while it waits may still be
+        // written, whole, as with any commit in flight; retrying with the same event ids is
+        // idempotent. (A canceler made every append cost several microseconds more.)
+      })
 
     const append: EventStoreShape["append"] = (streamId, events, appendOptions) =>
       options.readonly
         ? Effect.fail(readOnlyError)
-        : Effect.async<AppendResult, AppendError>((resume) => {
-          const prepared = prepareAppendSync(streamId, events)
-          if (prepared instanceof InvalidAppend) return resume(Effect.fail(prepared))
-          const request: PendingAppend = {
-            streamId,
-            category: prepared.category,
-            events: prepared.events,
-            expected: appendOptions?.expected ?? anyVersion,
-            recordedAt: appendOptions?.recordedAt,
-            resume
-          }
-          queue.push(request)
-          scheduleFlush()
-          // No canceler: an append whose caller is interrupted while it waits may still be
-          // written, whole, as with any commit in flight; retrying with the same event ids is
-          // idempotent. (A canceler made every append cost several microseconds more.)
+        : sqlConnection === undefined
+        ? enqueue(streamId, events, appendOptions)
+        : Effect.withFiberRuntime((fiber) => {
+          const transaction = Context.getOption(fiber.currentContext, SqlClient.TransactionConnection)
+          return Option.isSome(transaction) && transaction.value[0] === sqlConnection
+            ? Effect.fail(insideTransactionError)
+            : enqueue(streamId, events, appendOptions)
         })
 
     const readAll = (o?: ReadAllOptions) => {

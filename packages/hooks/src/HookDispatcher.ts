@@ -97,18 +97,17 @@ export const makeHookDispatcher = (options: HookDispatcherOptions = {}): Effect.
             const known = contexts.get(streamId)
             if (known !== undefined) return known
             const first = yield* store.readStream(streamId, { toVersion: 1 })
-            const decoded = first[0] === undefined ? undefined : registry.decode(first[0])
-            if (decoded === undefined || Either.isLeft(decoded) || decoded.right._tag !== "Known" || decoded.right.type !== "tool.call_requested") return undefined
-            const ctx = callContextOf(decoded.right.payload as never)
+            const event = first[0] === undefined ? undefined : registry.decodeKnown(first[0])
+            if (event?.type !== "tool.call_requested") return undefined
+            const ctx = callContextOf(event.payload)
             contexts.set(streamId, ctx)
             return ctx
           })
         yield* store.subscribe({ after, category: ToolCallCategory }).pipe(
           Stream.runForEach((record) =>
             Effect.gen(function*() {
-              const decoded = registry.decode(record)
-              if (Either.isLeft(decoded) || decoded.right._tag === "Unknown") return
-              const event = decoded.right
+              const event = registry.decodeKnown(record)
+              if (event === undefined) return
               if (event.type === "tool.call_requested") contexts.set(record.streamId, callContextOf(event.payload))
               const ctx = yield* contextOf(record.streamId)
               if (ctx === undefined) return

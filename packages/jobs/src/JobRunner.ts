@@ -230,9 +230,8 @@ export const makeJobRunner = (
         let seen: Liveness = { expiresAt: 0, stopped: false }
         const record = last[0]
         if (record !== undefined) {
-          const decoded = jobRunnerRegistry.decode(record)
-          if (Either.isRight(decoded) && decoded.right._tag === "Known") {
-            const event = decoded.right
+          const event = jobRunnerRegistry.decodeKnown(record)
+          if (event !== undefined) {
             seen = event.type === "job.runner_stopped"
               ? { expiresAt: 0, stopped: true }
               : { expiresAt: event.payload.expiresAt, stopped: false }

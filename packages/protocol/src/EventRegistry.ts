@@ -111,6 +111,12 @@ export interface EventRegistry<D extends AnyEventDefinition = AnyEventDefinition
   readonly definitions: ReadonlyArray<D>
   /** Decodes a recorded event; unknown types and versions become `UnknownEvent`. */
   readonly decode: (record: RecordedEvent) => Either.Either<DecodedEvent<D>, EventDecodeError>
+  /**
+   * The record as one of this registry's events; `undefined` when its type or version is unknown
+   * or its payload does not decode. For folds that skip what they cannot read (`verify` reports
+   * undecodable events); use `decode` to tell the cases apart.
+   */
+  readonly decodeKnown: (record: RecordedEvent) => EventOf<D> | undefined
   /** Encodes a payload with the latest schema of its type, ready for an envelope. */
   readonly encode: <T extends string, A, I>(
     definition: EventDefinition<T, A, I>,
@@ -185,7 +191,11 @@ export const makeEventRegistry = <const Ds extends ReadonlyArray<AnyEventDefinit
       onRight: (encoded) => ({ eventType: definition.type, schemaVersion: definition.version, payload: encoded as I })
     })
   }
-  return Either.right({ definitions, decode, encode, has: (t: string) => compiled.has(t) })
+  const decodeKnown = (record: RecordedEvent): EventOf<Ds[number]> | undefined => {
+    const decoded = decode(record)
+    return Either.isRight(decoded) && decoded.right._tag === "Known" ? decoded.right as EventOf<Ds[number]> : undefined
+  }
+  return Either.right({ definitions, decode, decodeKnown, encode, has: (t: string) => compiled.has(t) })
 }
 
 /** The JSON Schema of the stored (encoded) form of one version of an event type. */

@@ -68,6 +68,16 @@ describe("event registry", () => {
     }
   })
 
+  it("decodeKnown: the typed event, upcast; undefined for unknown types, unknown versions and undecodable payloads", () => {
+    const known = registry.decodeKnown(record("note.renamed", 1, { name: "old" }))
+    assert.strictEqual(known?.type, "note.renamed")
+    assert.deepStrictEqual(known?.payload, { title: "old", reason: "unknown" })
+    assert.strictEqual(known?.record.position, 7)
+    assert.isUndefined(registry.decodeKnown(record("note.deleted", 1, {})))
+    assert.isUndefined(registry.decodeKnown(record("note.renamed", 4, { anything: true })))
+    assert.isUndefined(registry.decodeKnown(record("note.added", 1, { text: 42 })))
+  })
+
   it("refuses a type registered twice and version gaps", () => {
     assert.isTrue(Either.isLeft(makeEventRegistry([Added, Added])))
     const gap = { ...Renamed, versions: Renamed.versions.filter((v) => v.version !== 2) }

@@ -15,8 +15,7 @@ import {
   PolicyAmendmentAdded,
   PolicyAmendmentCategory,
   PolicyAmendmentRevoked,
-  type EventEncodeError,
-  type EventOf
+  type EventEncodeError
 } from "@codewhale/protocol"
 import { catchUp, EventStore, ExpectedVersion, type AppendError, type EventStoreError, type ReadModel } from "@codewhale/state"
 import { SqlClient, type SqlError } from "@effect/sql"
@@ -101,9 +100,8 @@ const make = (sql: Option.Option<SqlClient.SqlClient>): Effect.Effect<GrantsShap
   const foldGrants: GrantsShape["listGrants"] = (options) =>
     store.streamAll({ category: GrantCategory }).pipe(
       Stream.runFold(new Map<string, Grant>(), (map, record) => {
-        const decoded = grantRegistry.decode(record)
-        if (Either.isLeft(decoded) || decoded.right._tag === "Unknown") return map
-        const event = decoded.right as EventOf<typeof GrantCreated | typeof GrantRevoked>
+        const event = grantRegistry.decodeKnown(record)
+        if (event === undefined) return map
         if (event.type === "grant.created") {
           const p = event.payload
           map.set(p.grant_id, {
@@ -125,9 +123,8 @@ const make = (sql: Option.Option<SqlClient.SqlClient>): Effect.Effect<GrantsShap
   const foldAmendments: GrantsShape["listAmendments"] = (options) =>
     store.streamAll({ category: PolicyAmendmentCategory }).pipe(
       Stream.runFold(new Map<string, PolicyAmendment>(), (map, record) => {
-        const decoded = amendmentRegistry.decode(record)
-        if (Either.isLeft(decoded) || decoded.right._tag === "Unknown") return map
-        const event = decoded.right as EventOf<typeof PolicyAmendmentAdded | typeof PolicyAmendmentRevoked>
+        const event = amendmentRegistry.decodeKnown(record)
+        if (event === undefined) return map
         if (event.type === "policy_amendment.added") {
           const p = event.payload
           map.set(p.amendment_id, { amendmentId: p.amendment_id, prefixes: p.prefixes, approvalId: p.approval_id, callId: p.call_id, actor: p.actor, createdAt: p.at, revokedAt: null })

@@ -87,9 +87,8 @@ const applyKnown = <D extends AnyEventDefinition>(
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     for (const record of records) {
-      const decoded = registry.decode(record)
-      if (Either.isLeft(decoded) || decoded.right._tag === "Unknown") continue
-      yield* apply(sql, decoded.right as EventOf<D>, record)
+      const event = registry.decodeKnown(record)
+      if (event !== undefined) yield* apply(sql, event, record)
     }
   })
 

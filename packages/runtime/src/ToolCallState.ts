@@ -19,7 +19,6 @@ import {
   ToolInputRewritten,
   ToolOutputDelta,
   ToolPolicyEvaluated,
-  type EventOf,
   type RecordedEvent,
   type ToolCall
 } from "@codewhale/protocol"
@@ -91,8 +90,6 @@ export interface ToolCallState {
   readonly frameEvents: ReadonlyArray<ToolCallEvent>
 }
 
-type StreamEvent = EventOf<(typeof toolCallStreamDefinitions)[number]>
-
 const terminal = new Set<ToolCallStatus>(["completed", "failed", "denied", "aborted", "cancelled"])
 
 /** The event types that end a call (completed, failed, denied, aborted, cancelled). */
@@ -111,9 +108,8 @@ export const isTerminal = (status: ToolCallStatus): boolean => terminal.has(stat
 export const foldToolCall = (records: ReadonlyArray<RecordedEvent>): ToolCallState | undefined => {
   let state: ToolCallState | undefined
   for (const record of records) {
-    const decoded = toolCallRegistry.decode(record)
-    if (Either.isLeft(decoded) || decoded.right._tag === "Unknown") continue
-    const event = decoded.right as StreamEvent
+    const event = toolCallRegistry.decodeKnown(record)
+    if (event === undefined) continue
     if (event.type === "tool.call_requested") {
       state = {
         streamId: record.streamId,

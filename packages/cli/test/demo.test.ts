@@ -12,7 +12,7 @@ afterAll(() => NodeFs.rmSync(home, { recursive: true, force: true }))
 const secret = "sk-demo-secret-never-logged-1234"
 
 const demo = () =>
-  spawnSync(process.execPath, ["--conditions=source", "--import", "tsx", "packages/cli/src/bin.ts", "demo"], {
+  spawnSync(process.execPath, ["--conditions=@codewhale/source", "--import", "tsx", "packages/cli/src/bin.ts", "demo"], {
     cwd: root,
     encoding: "utf8",
     env: { ...process.env, CODEWHALE_HOME: home, DEEPSEEK_API_KEY: secret },

@@ -9,7 +9,7 @@ import { commandFromArgs } from "../src/commands/policy.ts"
 
 const root = resolve(fileURLToPath(new URL("../../..", import.meta.url)))
 const bin = join(root, "packages/cli/src/bin.ts")
-const nodeArgs = ["--conditions=source", "--import", "tsx", bin]
+const nodeArgs = ["--conditions=@codewhale/source", "--import", "tsx", bin]
 
 interface Run {
   readonly code: number | null

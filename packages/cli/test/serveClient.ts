@@ -44,7 +44,7 @@ export class ServeClient {
 
   /** Starts `codewhale serve` with these arguments (and CODEWHALE_HOME). */
   static start(args: ReadonlyArray<string>, env: Record<string, string> = {}): ServeClient {
-    const proc = spawn(process.execPath, ["--conditions=source", "--import", "tsx", "packages/cli/src/bin.ts", "serve", ...args], {
+    const proc = spawn(process.execPath, ["--conditions=@codewhale/source", "--import", "tsx", "packages/cli/src/bin.ts", "serve", ...args], {
       cwd: root,
       env: { ...process.env, ...env },
       stdio: ["pipe", "pipe", "pipe"]

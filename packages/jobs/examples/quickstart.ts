@@ -1,5 +1,5 @@
 /**
- * Run with: node --conditions=source --import tsx packages/jobs/examples/quickstart.ts
+ * Run with: node --conditions=@codewhale/source --import tsx packages/jobs/examples/quickstart.ts
  * Enqueues two jobs, runs them with a runner (one fails once and is retried after 500 ms), and
  * prints the seed's `app/status` JSON.
  */

@@ -24,7 +24,7 @@ interface Runner {
 }
 
 const spawnRunner = (args: ReadonlyArray<string>): Runner => {
-  const child = spawn(process.execPath, ["--conditions=source", "--import", "tsx", fixture, ...args], {
+  const child = spawn(process.execPath, ["--conditions=@codewhale/source", "--import", "tsx", fixture, ...args], {
     cwd: root,
     stdio: ["ignore", "pipe", "pipe"]
   })

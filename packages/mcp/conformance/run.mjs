@@ -26,7 +26,7 @@ const results = []
 for (const scenario of selected) {
   const run = spawnSync(bin, [
     "client",
-    "--command", "node --conditions=source --import tsx conformance/client.ts",
+    "--command", "node --conditions=@codewhale/source --import tsx conformance/client.ts",
     "--scenario", scenario,
     "--expected-failures", "conformance/baseline.yml",
     "--timeout", "120000",

@@ -18,7 +18,7 @@ export const runNode = (
   options: { readonly input?: string | undefined; readonly env?: Record<string, string> | undefined } = {}
 ): Promise<RunResult> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--conditions=source", "--import", "tsx", ...args], {
+    const child = spawn(process.execPath, ["--conditions=@codewhale/source", "--import", "tsx", ...args], {
       cwd: repoRoot,
       env: { ...process.env, ...options.env },
       stdio: ["pipe", "pipe", "pipe"]

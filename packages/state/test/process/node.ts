@@ -9,7 +9,7 @@ import { fixture, repoRoot } from "../fixtures/helpers.ts"
 
 /** A child process running a fixture with the workspace's TypeScript sources. */
 export const spawnFixture = (script: string, args: ReadonlyArray<string>) =>
-  NodeChild.spawn(process.execPath, ["--conditions=source", "--import", "tsx", fixture(script), ...args], {
+  NodeChild.spawn(process.execPath, ["--conditions=@codewhale/source", "--import", "tsx", fixture(script), ...args], {
     cwd: repoRoot,
     stdio: ["ignore", "pipe", "pipe"]
   })

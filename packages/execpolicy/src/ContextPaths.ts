@@ -14,8 +14,12 @@ import { normalizeAbsolute, resolveDir, resolvePath } from "./internal/paths.ts"
 const realOrUndefined = (p: string): Effect.Effect<string | undefined> =>
   Effect.tryPromise(() => realpath(p)).pipe(Effect.orElseSucceed(() => undefined))
 
-/** Most paths resolved for one call. */
-const MAX_PATHS = 64
+/**
+ * Most shell-argument paths resolved for one command. The paths a tool declares (`path`, `paths`)
+ * are always all resolved: they are the files the tool will touch, and a later one left
+ * unresolved could reach a denied file through a symlink.
+ */
+const MAX_SHELL_PATHS = 64
 
 /** Returns the context with `resolvedPaths` (path → real path, only where they differ). */
 export const resolveContextPaths = (parser: BashParser, ctx: ExecPolicyContext): Effect.Effect<ExecPolicyContext> =>
@@ -23,10 +27,11 @@ export const resolveContextPaths = (parser: BashParser, ctx: ExecPolicyContext):
     const cwd = normalizeAbsolute(ctx.cwd)
     const candidates = new Set<string>()
     const add = (value: string, base = cwd) => {
-      if (value.trim() !== "" && candidates.size < MAX_PATHS) candidates.add(resolvePath(value, base, ctx.home, true))
+      if (value.trim() !== "") candidates.add(resolvePath(value, base, ctx.home, true))
     }
     if (ctx.path !== undefined) add(ctx.path)
     for (const p of ctx.paths ?? []) add(p)
+    const shellLimit = candidates.size + MAX_SHELL_PATHS
     if ((ctx.tool ?? EXEC_SHELL) === EXEC_SHELL) {
       const analysis = analyseCommand(parser, ctx.command)
       for (const s of analysis.segments) {
@@ -34,7 +39,7 @@ export const resolveContextPaths = (parser: BashParser, ctx: ExecPolicyContext):
         const words = s.kind === "redirect" ? (s.target ? [s.target] : []) : s.argv.slice(1)
         for (const w of words) {
           if (w.dynamic || w.glob || w.value.startsWith("-")) continue
-          for (const base of bases) add(w.value, base)
+          for (const base of bases) if (candidates.size < shellLimit) add(w.value, base)
         }
       }
     }

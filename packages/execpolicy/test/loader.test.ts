@@ -175,6 +175,21 @@ not_match = ["src/secrets.rs"]
       expect(engine.check(tool).requirement._tag).toBe("Forbidden")
     }))
 
+  it.effect("resolvePaths resolves every path a tool declares, however many: the last of 100 cannot slip through a symlink", () =>
+    Effect.gen(function*() {
+      const ep = yield* ExecPolicy
+      const ws = yield* Effect.promise(() => mkdtemp(join(tmpdir(), "execpolicy-")))
+      yield* Effect.promise(async () => {
+        await mkdir(join(ws, "secrets"))
+        await symlink(join(ws, "secrets"), join(ws, "link"))
+      })
+      const engine = yield* ep.fromInput({ user: { rules: [{ action: "deny", tool: "apply_patch", path: "secrets/**" }] } }, { file: "t" })
+      const paths = [...Array.from({ length: 99 }, (_, i) => `src/file-${i}.ts`), "link/key.pem"]
+      const ctx = { command: "apply_patch", tool: "apply_patch", paths, cwd: ws, askForApproval: "never" as const }
+      expect(engine.check(ctx).requirement._tag).toBe("Skip")
+      expect(engine.check(yield* ep.resolvePaths(ctx)).requirement._tag).toBe("Forbidden")
+    }))
+
   it.effect("explain lists segments, every matching rule, the winner and why, and the mode", () =>
     Effect.gen(function*() {
       const ep = yield* ExecPolicy

@@ -470,21 +470,19 @@ const make = (sql: Option.Option<SqlClient.SqlClient>) => Effect.gen(function*()
     })
 
   /**
-   * The session grant that lets a call run without asking: one for its exact (tool, command,
-   * path) or, for a call touching files its tool declares (a patch), a grant for every one of
-   * those files (the first is returned).
+   * The session grants that let a call run without asking: the one for its exact (tool, command,
+   * path) or, for a call touching files its tool declares (a patch), one for every one of those
+   * files. Undefined when any is missing.
    */
-  const findCoveringGrant = (threadId: string, subject: Subject, touched: ReadonlyArray<string>) =>
+  const findCoveringGrants = (threadId: string, subject: Subject, touched: ReadonlyArray<string>) =>
     Effect.gen(function*() {
-      const find = (path: string | null) => grants.findGrant({ threadId, tool: subject.tool, command: subject.command, path })
-      if (touched.length === 0) return yield* find(subject.path)
-      let first: Grant | undefined
-      for (const path of touched) {
-        const grant = yield* find(path)
+      const covering: Array<Grant> = []
+      for (const path of touched.length === 0 ? [subject.path] : touched) {
+        const grant = yield* grants.findGrant({ threadId, tool: subject.tool, command: subject.command, path })
         if (grant === undefined) return undefined
-        first ??= grant
+        covering.push(grant)
       }
-      return first
+      return covering
     }).pipe(Effect.mapError(storeError))
 
   const invokeTool = (original: ToolCall, options: InvokeToolOptions): Effect.Effect<ToolInvocationResult, ToolPipelineError> =>
@@ -566,9 +564,13 @@ const make = (sql: Option.Option<SqlClient.SqlClient>) => Effect.gen(function*()
       if (!hookAsks && pre.decision === "allow" && pre.decidedBy !== null) {
         return yield* run({ source: "hook", hook_name: pre.decidedBy.hook_name, reason: pre.decidedBy.reason ?? `allowed by hook '${pre.decidedBy.hook_name}'` })
       }
-      const grant = yield* findCoveringGrant(threadId ?? NoThread, subject, touched)
-      if (grant !== undefined) {
-        return yield* run({ source: "grant", scope: "thread", grant_id: grant.grantId, approval_id: grant.approvalId, actor: grant.actor, reason: `session grant ${grant.grantId} (approved in ${grant.approvalId})` })
+      const covering = yield* findCoveringGrants(threadId ?? NoThread, subject, touched)
+      if (covering !== undefined) {
+        const grant = covering[0]!
+        const reason = covering.length === 1
+          ? `session grant ${grant.grantId} (approved in ${grant.approvalId})`
+          : `session grants ${covering.map((g) => `${g.grantId} (${g.path}, approved in ${g.approvalId})`).join(", ")}`
+        return yield* run({ source: "grant", scope: "thread", grant_id: grant.grantId, approval_id: grant.approvalId, actor: grant.actor, reason })
       }
       const requirement = answer.precheck.requirement
       const proposed = requirement.type === "needs_approval" ? requirement.proposed_execpolicy_amendment : []
@@ -672,7 +674,7 @@ const make = (sql: Option.Option<SqlClient.SqlClient>) => Effect.gen(function*()
           return yield* run({ source: "user", approval_id: approvalId, actor, reason: "approved once by the user" })
         case "approved_for_session": {
           // A call that touches several files (a patch) gets one grant per file: a later call is
-          // covered when every file it touches is granted (see `findCoveringGrant`).
+          // covered when every file it touches is granted (see `findCoveringGrants`).
           const touched = yield* registry.touchedPaths(call)
           const created = yield* Effect.forEach(
             touched.length === 0 ? [state.policyPath] : touched,

@@ -54,13 +54,13 @@ describe("ToolRegistry", () => {
       assert.deepInclude(override, { _tag: "ToolTimedOut", timeoutMs: 10 })
     }).pipe(Effect.provide(ToolRegistry.layer)))
 
-  it.effect("touchedPaths: every file a patch names, for the policy; nothing for other or unreadable input", () =>
+  it.effect("touchedPaths: every file a patch changes (new path, or old when deleted), for the policy; nothing for other or unreadable input", () =>
     Effect.gen(function*() {
       const registry = yield* ToolRegistry
       const diff = "--- a/src/x.ts\n+++ b/src/y.ts\n@@ -1 +1 @@\n-a\n+b\n--- /dev/null\n+++ b/docs/new.md\n@@ -0,0 +1 @@\n+hi\n--- old.txt\t2026-01-01\n+++ /dev/null\n"
-      assert.deepStrictEqual(yield* registry.touchedPaths(fn("apply_patch", { patch: diff })), ["src/x.ts", "src/y.ts", "docs/new.md", "old.txt"])
+      assert.deepStrictEqual(yield* registry.touchedPaths(fn("apply_patch", { patch: diff })), ["src/y.ts", "docs/new.md", "old.txt"])
       const custom = { name: "apply_patch", payload: { type: "custom" as const, input: diff }, source: "direct" as const, raw_tool_call_id: null }
-      assert.deepStrictEqual(yield* registry.touchedPaths(custom), ["src/x.ts", "src/y.ts", "docs/new.md", "old.txt"])
+      assert.deepStrictEqual(yield* registry.touchedPaths(custom), ["src/y.ts", "docs/new.md", "old.txt"])
       assert.deepStrictEqual(yield* registry.touchedPaths(fn("apply_patch", { patch: "--- a/x\nnot a header" })), [])
       assert.deepStrictEqual(yield* registry.touchedPaths({ ...fn("apply_patch", {}), payload: { type: "function", arguments: "{oops" } }), [])
       assert.deepStrictEqual(yield* registry.touchedPaths(fn("write_file", { path: "a.txt", content: "x" })), [])

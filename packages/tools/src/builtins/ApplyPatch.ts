@@ -138,6 +138,9 @@ export const ApplyPatchInput = Schema.Union(
   Schema.String
 )
 
+/** The file a file header changes: its new path, or its old one when the patch deletes it. */
+const targetOf = (file: FilePatch): string | null => file.newPath ?? file.oldPath
+
 /** The diff text of a raw `apply_patch` input (`{ patch }` or the text itself), if it holds one. */
 const patchTextOf = (input: unknown): string | undefined => {
   if (typeof input === "string") return input
@@ -147,9 +150,11 @@ const patchTextOf = (input: unknown): string | undefined => {
 }
 
 /**
- * Every file a raw `apply_patch` input names: the old and the new path of each file header
- * (`/dev/null` left out), so a path rule of the policy sees each file of a multi-file patch. None
- * when the input is not a readable patch, which the tool refuses without touching anything.
+ * Every file a raw `apply_patch` input touches, exactly as the tool resolves them: per file
+ * header, the new path, or the old one when the file is deleted (the tool reads and writes only
+ * that one). So a path rule of the policy sees each file of a multi-file patch, and a session
+ * grant covers the files the approved patch changed. None when the input is not a readable patch,
+ * which the tool refuses without touching anything.
  */
 export const patchedPaths = (input: unknown): ReadonlyArray<string> => {
   const text = patchTextOf(input)
@@ -158,8 +163,8 @@ export const patchedPaths = (input: unknown): ReadonlyArray<string> => {
   if (Either.isLeft(files)) return []
   const paths = new Set<string>()
   for (const file of files.right) {
-    if (file.oldPath !== null) paths.add(file.oldPath)
-    if (file.newPath !== null) paths.add(file.newPath)
+    const target = targetOf(file)
+    if (target !== null) paths.add(target)
   }
   return [...paths]
 }
@@ -186,7 +191,8 @@ export const applyPatchTool = (): ToolDefinition =>
         const files = yield* Either.mapLeft(parseUnifiedDiff(text), (d) => fail(`invalid patch: ${d}`))
         const plan: Array<PlannedWrite> = []
         for (const file of files) {
-          const display = (file.newPath ?? file.oldPath)!
+          const display = targetOf(file)
+          if (display === null) return yield* fail("a file header names /dev/null on both sides")
           const path = yield* resolveInWorkspace("apply_patch", context.cwd, display)
           if (plan.some((p) => p.path === path)) return yield* fail(`'${display}' appears twice in the patch`)
           const exists = NodeFs.existsSync(path)

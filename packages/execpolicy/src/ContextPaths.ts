@@ -15,11 +15,11 @@ const realOrUndefined = (p: string): Effect.Effect<string | undefined> =>
   Effect.tryPromise(() => realpath(p)).pipe(Effect.orElseSucceed(() => undefined))
 
 /**
- * Most shell-argument paths resolved for one command. The paths a tool declares (`path`, `paths`)
- * are always all resolved: they are the files the tool will touch, and a later one left
- * unresolved could reach a denied file through a symlink.
+ * Most shell-argument paths resolved for one command (a bound on the file-system calls a single
+ * command can cause; past it, arguments are matched by name only). The paths a tool declares
+ * (`path`, `paths`) are always all resolved: they are the files the tool will touch.
  */
-const MAX_SHELL_PATHS = 64
+const MAX_SHELL_PATHS = 1024
 
 /** Returns the context with `resolvedPaths` (path → real path, only where they differ). */
 export const resolveContextPaths = (parser: BashParser, ctx: ExecPolicyContext): Effect.Effect<ExecPolicyContext> =>

@@ -190,6 +190,21 @@ not_match = ["src/secrets.rs"]
       expect(engine.check(yield* ep.resolvePaths(ctx)).requirement._tag).toBe("Forbidden")
     }))
 
+  it.effect("resolvePaths follows symlinks for a shell command's later arguments too (the 100th of 100)", () =>
+    Effect.gen(function*() {
+      const ep = yield* ExecPolicy
+      const ws = yield* Effect.promise(() => mkdtemp(join(tmpdir(), "execpolicy-")))
+      yield* Effect.promise(async () => {
+        await mkdir(join(ws, "secrets"))
+        await symlink(join(ws, "secrets"), join(ws, "link"))
+      })
+      const engine = yield* ep.fromInput({ user: { rules: [{ action: "deny", tool: "read_file", path: "secrets/**" }] } }, { file: "t" })
+      const args = [...Array.from({ length: 99 }, (_, i) => `src/file-${i}.ts`), "link/key.pem"]
+      const ctx = { command: `cat ${args.join(" ")}`, cwd: ws, askForApproval: "never" as const }
+      expect(engine.check(ctx).requirement._tag).toBe("Skip")
+      expect(engine.check(yield* ep.resolvePaths(ctx)).requirement._tag).toBe("Forbidden")
+    }))
+
   it.effect("explain lists segments, every matching rule, the winner and why, and the mode", () =>
     Effect.gen(function*() {
       const ep = yield* ExecPolicy

@@ -661,10 +661,25 @@ const make = (sql: Option.Option<SqlClient.SqlClient>) => Effect.gen(function*()
           }))
       )
       const mode = state.requested.approval_mode
-      const call = secrets.get(state.streamId) ?? withoutPaths(state.call, state.redacted)
+      const held = secrets.get(state.streamId)
+      const call = held ?? withoutPaths(state.call, state.redacted)
+      // The log never holds a call's secret values (e.g. `env` values): only the process that
+      // requested the call has them. Elsewhere (another process, or after a restart) the call
+      // cannot run as requested, and running it without them would silently change what runs.
+      const missing = held === undefined ? state.redacted : []
       const run = (authorization: Parameters<typeof authorize>[2]) =>
         Effect.gen(function*() {
           yield* authorize(w, mode, authorization)
+          if (missing.length > 0) {
+            yield* w.append(ToolCallFailed, {
+              error_tag: "SecretsUnavailable",
+              message: `not run: its secret values (${missing.join(", ")}) are never recorded, and only the process that ` +
+                "requested the call held them (it has exited or is another process); request the call again",
+              duration_ms: 0,
+              at: yield* now
+            })
+            return yield* finish(state.streamId, null)
+          }
           const context = yield* execute(w, { requested: state.requested, recordedCall: state.call }, call, undefined)
           secrets.delete(state.streamId)
           return yield* finish(state.streamId, context)

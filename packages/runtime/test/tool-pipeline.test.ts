@@ -213,6 +213,36 @@ describe("invokeTool end to end (real SQLite, real processes)", () => {
       }).pipe(Effect.provide(runtimeLayer(db)))
     }))
 
+  it.scopedLive("a call whose secret values only the requesting process held fails when approved elsewhere, and never runs without them", () =>
+    Effect.gen(function*() {
+      const { dir, db } = yield* workspace
+      const ran = NodePath.join(dir, "ran.txt")
+      const asked = yield* Effect.gen(function*() {
+        const pipeline = yield* ToolPipeline
+        return yield* pipeline.invokeTool(shell("printf \"${API_TOKEN:-none}\" > ran.txt", { env: { API_TOKEN: "s3cret-value" } }), { cwd: dir, approvalMode: "on_request" })
+      }).pipe(Effect.provide(runtimeLayer(db)))
+      assert.strictEqual(asked.status, "approval_required")
+      // Another process (here: a fresh pipeline on the same file) answers it.
+      yield* Effect.gen(function*() {
+        const pipeline = yield* ToolPipeline
+        const result = yield* pipeline.respondToApproval(asked.approval_id!, { type: "approved" }, { actor: "dana" })
+        assert.strictEqual(result.status, "failed")
+        assert.include(result.error, "env.API_TOKEN")
+        assert.isFalse(NodeFs.existsSync(ran), "the command did not run without its env")
+        const why = yield* pipeline.explainToolCall(result.stream_id)
+        assert.isFalse(why.ran)
+        assert.deepInclude(why.authorized!, { source: "user", actor: "dana" })
+        assert.notInclude(JSON.stringify(yield* (yield* EventStore).readAll()), "s3cret-value")
+      }).pipe(Effect.provide(runtimeLayer(db)))
+      // The process that holds the values runs it as requested.
+      yield* Effect.gen(function*() {
+        const pipeline = yield* ToolPipeline
+        const again = yield* pipeline.invokeTool(shell("printf \"${API_TOKEN:-none}\" > ran.txt", { env: { API_TOKEN: "s3cret-value" } }), { cwd: dir, approvalMode: "on_request" })
+        assert.strictEqual((yield* pipeline.respondToApproval(again.approval_id!, { type: "approved" })).status, "completed")
+        assert.strictEqual(NodeFs.readFileSync(ran, "utf8"), "s3cret-value")
+      }).pipe(Effect.provide(runtimeLayer(db)))
+    }))
+
   it.scopedLive("waitForApproval blocks until the approval is answered", () =>
     Effect.gen(function*() {
       const { dir, db } = yield* workspace

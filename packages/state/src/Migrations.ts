@@ -11,6 +11,12 @@ export interface Migration {
   readonly id: number
   readonly name: string
   readonly up: Effect.Effect<void, SqlError.SqlError, SqlClient.SqlClient>
+  /**
+   * Whether a database without this migration reads exactly as one with it (it only adds
+   * constraints or triggers that guard writes). A read-only open accepts a database that lacks
+   * only such migrations; anything else has to be opened once for writing to migrate.
+   */
+  readonly readCompatible?: boolean | undefined
 }
 
 /** The database holds migrations newer than this code knows. */

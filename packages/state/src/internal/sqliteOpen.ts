@@ -58,8 +58,12 @@ export const probeDatabase = (
         if (migration > known) {
           return fail("schema-too-new", `the database is at schema ${migration}, this code knows up to ${known}; upgrade Codewhale`)
         }
-        if (options.readonly && migration < known) {
-          return fail("schema-outdated", `the database is at schema ${migration}, this code needs ${known}; open it once for writing to migrate`)
+        const needed = migrations.filter((m) => m.id > migration && m.readCompatible !== true)
+        if (options.readonly && needed.length > 0) {
+          return fail(
+            "schema-outdated",
+            `the database is at schema ${migration}, this code needs ${needed.map((m) => `${m.id} (${m.name})`).join(", ")} to read it; open it once for writing to migrate`
+          )
         }
         return { _tag: "Existing", migration }
       } finally {

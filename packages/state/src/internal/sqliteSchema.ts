@@ -61,6 +61,8 @@ export const eventLogMigrations: ReadonlyArray<Migration> = [
     // (recursive_triggers is off by default), so it could rewrite history by position or event id.
     id: 2,
     name: "events_no_replace",
+    // Only guards writes: a read-only open of a file from before it reads the same events.
+    readCompatible: true,
     up: statements(
       `CREATE TRIGGER events_no_replace BEFORE INSERT ON events
         WHEN EXISTS (SELECT 1 FROM events WHERE position = NEW.position)

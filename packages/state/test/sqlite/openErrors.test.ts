@@ -77,6 +77,34 @@ describe("sqlite: files that are not a usable event log", () => {
       yield* expectRefused(filename, "schema-too-new", { readonly: true })
     }))
 
+  it.scoped("a read-only open reads a file that lacks only read-compatible migrations; other gaps are schema-outdated", () =>
+    Effect.gen(function*() {
+      const filename = yield* tempFile()
+      const first = envelope({})
+      yield* Effect.scoped(Effect.flatMap(open(filename), ({ store }) => store.append("thread-a", [first])))
+      // A file from before migration 2 (events_no_replace): its trigger and its row are not there.
+      const db = new Database(filename)
+      db.exec("DROP TRIGGER events_no_replace; DELETE FROM es_migrations WHERE id = 2")
+      db.close()
+      const before = fileHash(filename)
+      const read = yield* Effect.scoped(Effect.flatMap(open(filename, { readonly: true }), ({ store }) => store.readStream("thread-a")))
+      expect(read.map((e) => e.eventId)).toEqual([first.eventId])
+      expect(fileHash(filename)).toBe(before)
+      // A read-write open migrates it.
+      yield* Effect.scoped(open(filename))
+      const migrated = new Database(filename, { readonly: true })
+      const trigger = migrated.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name = 'events_no_replace'").get()
+      migrated.close()
+      expect(trigger).toEqual({ name: "events_no_replace" })
+      // Lacking migration 1 (the events table itself) is another matter.
+      const empty = yield* tempFile("bare.db")
+      const bare = new Database(empty)
+      bare.exec("CREATE TABLE es_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT")
+      bare.close()
+      const e = yield* expectRefused(empty, "schema-outdated", { readonly: true })
+      expect(e.message).toContain("1 (create_events)")
+    }))
+
   it.scoped("a read-only open of a missing file does not create it", () =>
     Effect.gen(function*() {
       const filename = yield* tempFile()

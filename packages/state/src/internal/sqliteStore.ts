@@ -9,7 +9,9 @@
  *   inserts its whole batch.
  * - Concurrent appends are group-committed: appends queue up, and one flush (scheduled with
  *   `setImmediate`, so every fiber ready to append has queued by then) writes them all in one
- *   `BEGIN IMMEDIATE` transaction (each append keeps its own version check and outcome).
+ *   `BEGIN IMMEDIATE` transaction (each append keeps its own version check and outcome). The
+ *   appenders a commit resumes that append again at once are written from a microtask behind
+ *   them, up to 8 groups in a row before the event loop gets its turn.
  * - This connection's busy timeout is 0: a lock held by another process or connection is waited
  *   for asynchronously (backoff), never by blocking the event loop.
  * - The head position is published only after commit; other processes' commits are noticed by
@@ -100,6 +102,9 @@ interface PendingAppend {
 
 /** The most appends written in one transaction. */
 const MaxGroup = 512
+
+/** The most groups written from microtasks in a row before the event loop gets a turn. */
+const MaxChainedGroups = 8
 
 type Outcome = Either.Either<AppendResult, AppendError>
 
@@ -311,14 +316,22 @@ export const makeSqliteStore = (options: SqliteStoreOptions) =>
     // Group commit: appends queue up and one flush, scheduled with `setImmediate`, writes every
     // append queued by then in one transaction. `setImmediate` runs once the fibers that were ready
     // have run, so concurrent appenders join the same group; a lone appender pays one hop.
+    //
+    // After a group settles, the appenders it resumed run in the microtasks that follow (Effect's
+    // scheduler resumes fibers there) and most of them append again at once: a microtask queued
+    // behind them writes their next group without waiting for the event loop's next turn. At most
+    // `MaxChainedGroups` groups are written that way in a row; then the event loop gets its turn
+    // (timers, I/O, other work) before the next group.
     const queue: Array<PendingAppend> = []
     let flushScheduled = false
+    let waitingOutLock = false
     let busyAttempts = 0
+    let chainedGroups = 0
 
     const scheduleFlush = (): void => {
       if (flushScheduled) return
       flushScheduled = true
-      setImmediate(flush)
+      setImmediate(flushScheduledWrites)
     }
 
     /** Publishes the group's head (after commit) and hands every append its outcome. */
@@ -329,9 +342,25 @@ export const makeSqliteStore = (options: SqliteStoreOptions) =>
       for (let i = 0; i < group.length; i++) group[i]!.resume(results[i]!)
     }
 
-    /** Writes the queue in groups; another process's lock is waited out with backoff, off the event loop. */
-    function flush(): void {
+    function flushScheduledWrites(): void {
       flushScheduled = false
+      chainedGroups = 0
+      writeQueued()
+    }
+
+    function retryAfterLock(): void {
+      waitingOutLock = false
+      writeQueued()
+    }
+
+    function writeChained(): void {
+      if (queue.length > 0) writeQueued()
+    }
+
+    /** Writes the queue in groups; another process's lock is waited out with backoff, off the event loop. */
+    function writeQueued(): void {
+      if (waitingOutLock) return
+      let settled = false
       while (queue.length > 0) {
         const group = queue.splice(0, MaxGroup)
         let results: ReadonlyArray<Outcome>
@@ -342,8 +371,8 @@ export const makeSqliteStore = (options: SqliteStoreOptions) =>
           const failure = new DriverFailure(cause)
           if (failure.busy && busyAttempts < MaxBusyRetries) {
             queue.unshift(...group)
-            flushScheduled = true
-            setTimeout(flush, busyDelayMs(busyAttempts++))
+            waitingOutLock = true
+            setTimeout(retryAfterLock, busyDelayMs(busyAttempts++))
             return
           }
           busyAttempts = 0
@@ -352,6 +381,11 @@ export const makeSqliteStore = (options: SqliteStoreOptions) =>
         }
         settle(group, results)
         checkpointer.committed()
+        settled = true
+      }
+      if (settled && chainedGroups < MaxChainedGroups) {
+        chainedGroups++
+        queueMicrotask(writeChained)
       }
     }
 

@@ -1,4 +1,4 @@
-/** Reading the log never keeps the event loop from running timers and I/O for long. */
+/** Reading or appending to the log never keeps the event loop from running timers and I/O for long. */
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Stream } from "effect"
 import { EventStore } from "../../src/EventStore.ts"
@@ -54,4 +54,32 @@ describe("paged reads and the event loop", () => {
         expect(seen[seen.length - 1]).toBe(true)
       }).pipe(Effect.provide(layer)))
   }
+
+  it.scopedLive("sqlite: appenders that append again the moment their commit returns still let the event loop turn", () =>
+    Effect.gen(function*() {
+      const store = yield* EventStore
+      let ran = false
+      let immediate: ReturnType<typeof setImmediate> | undefined
+      yield* Effect.addFinalizer(() => Effect.sync(() => clearImmediate(immediate)))
+      // 8 appenders, 100 single events each: about 100 group commits, each written as soon as the
+      // appenders it resumed have queued again. Once appender 0 has made 10 appends, a callback is
+      // queued for the event loop's next turn: whether it has run, at each later append.
+      const seen = yield* Effect.forEach(
+        Array.from({ length: 8 }, (_, f) => f),
+        (f) =>
+          Effect.forEach(envelopes(100, { f }), (e, i) =>
+            Effect.map(store.append(`loop-${f}`, [e]), () => {
+              if (f === 0 && i === 9) {
+                immediate = setImmediate(() => {
+                  ran = true
+                })
+              }
+              return ran
+            })),
+        { concurrency: 8 }
+      )
+      // Groups written back to back from microtasks are capped, so the turn comes within a few groups.
+      expect(seen[0]!.slice(30)).toEqual(Array.from({ length: 70 }, () => true))
+      expect(yield* store.headPosition).toBe(800)
+    }).pipe(Effect.provide(layerSqliteTemp({ synchronous: "normal" }))))
 })

@@ -275,7 +275,7 @@ const appendConcurrentCase = (name: string, count: number, rounds: number, synch
   }
 })
 
-const appendConcurrent = appendConcurrentCase("append-concurrent-8", 2_000, 6, "full", ">= 3.0 (group commit)")
+const appendConcurrent = appendConcurrentCase("append-concurrent-8", 2_000, 12, "full", ">= 3.0 (group commit)")
 const appendConcurrentNormal = appendConcurrentCase("append-concurrent-8-normal", 8_000, 1, "normal", "none (informative: no sync to share)")
 
 /** Fills a fresh file with `count` events in `streams` streams (raw, fast) and returns it. */

@@ -47,7 +47,7 @@ import {
 } from "@codewhale/protocol"
 import { catchUp, EventStore, ExpectedVersion } from "@codewhale/state"
 import { SqlClient } from "@effect/sql"
-import { ToolRegistry, type ToolContext } from "@codewhale/tools"
+import { type ToolDeclarationFailed, ToolRegistry, type ToolContext } from "@codewhale/tools"
 import { Clock, Context, Effect, Either, Layer, Option, Schema, Stream } from "effect"
 import * as NodePath from "node:path"
 import { type Grant, Grants, NoThread } from "./Grants.ts"
@@ -139,8 +139,11 @@ export interface ToolCallAudit {
   readonly result: { readonly success: boolean | null; readonly exit_code: number | null; readonly error: string | null; readonly duration_ms: number | null; readonly finished_at: number | null } | null
 }
 
-/** Errors of the pipeline (hook and tool failures are outcomes, not errors). */
-export type ToolPipelineError = ToolCallConflict | ToolPolicyError | ToolCallNotFound | ToolStoreError
+/**
+ * Errors of the pipeline (hook and tool failures are outcomes, not errors). `ToolDeclarationFailed`:
+ * the tool's `redact` failed on the call as requested, so nothing could be recorded safely.
+ */
+export type ToolPipelineError = ToolCallConflict | ToolPolicyError | ToolCallNotFound | ToolStoreError | ToolDeclarationFailed
 
 /** The log could not be read or written. */
 export class ToolStoreError extends Schema.TaggedError<ToolStoreError>()("ToolStoreError", { detail: Schema.String }) {
@@ -443,6 +446,19 @@ const make = (sql: Option.Option<SqlClient.SqlClient>) => Effect.gen(function*()
   const finish = (streamId: string, context: string | null) =>
     Effect.flatMap(load(streamId), (state) => Effect.succeed(resultOf(state, context)))
 
+  /**
+   * Denies a recorded call whose tool could not say what it touches or hides: the policy cannot
+   * check what it does not know (fail closed).
+   */
+  const declarationDenied = (w: Writer, approvalId: string | null, error: ToolDeclarationFailed, context: string | null) =>
+    Effect.gen(function*() {
+      yield* w.append(ToolCallDenied, {
+        source: "policy", reason: error.message, matched_rule: null, hook_name: null, approval_id: approvalId, actor: null, at: yield* now
+      })
+      secrets.delete(w.streamId)
+      return yield* finish(w.streamId, context)
+    })
+
   const awaitOutcome = (id: string): Effect.Effect<ToolInvocationResult, ToolPipelineError> =>
     Effect.gen(function*() {
       const state = yield* load(id)
@@ -523,20 +539,23 @@ const make = (sql: Option.Option<SqlClient.SqlClient>) => Effect.gen(function*()
       if (pre.updatedBy !== null && typeof pre.updatedInput === "object" && pre.updatedInput !== null) {
         const rewritten = withArguments(call, pre.updatedInput as Record<string, unknown>)
         if (rewritten !== undefined) {
+          const r = yield* Effect.either(recordable(rewritten))
+          if (Either.isLeft(r)) return yield* declarationDenied(w, null, r.left, pre.additionalContext)
           call = rewritten
           subject = subjectOf(call, options.cwd)
-          const r = yield* recordable(call)
-          recordedCall = r.call
+          recordedCall = r.right.call
           secrets.set(streamId, call)
           yield* w.append(ToolInputRewritten, {
-            hook_name: pre.updatedBy.hook_name, run_id: pre.updatedBy.run_id, call: r.call, command: subject.command,
-            policy_path: subject.path, redacted: [...r.redacted], at: yield* now
+            hook_name: pre.updatedBy.hook_name, run_id: pre.updatedBy.run_id, call: r.right.call, command: subject.command,
+            policy_path: subject.path, redacted: [...r.right.redacted], at: yield* now
           })
         }
       }
 
       // Path rules see every file the tool says the call touches (each file of a patch), not only a `path` argument.
-      const touched = yield* registry.touchedPaths(call)
+      const declared = yield* Effect.either(registry.touchedPaths(call))
+      if (Either.isLeft(declared)) return yield* declarationDenied(w, null, declared.left, pre.additionalContext)
+      const touched = declared.right
       const answer = yield* policy.check({ command: subject.command, cwd: subject.cwd, tool: subject.tool, path: subject.path, paths: touched, mode, executionKind: subject.kind })
       yield* w.append(ToolPolicyEvaluated, { precheck: answer.precheck, amendments: [...answer.amendments], at: yield* now })
       const decision = answer.decision
@@ -690,7 +709,9 @@ const make = (sql: Option.Option<SqlClient.SqlClient>) => Effect.gen(function*()
         case "approved_for_session": {
           // A call that touches several files (a patch) gets one grant per file: a later call is
           // covered when every file it touches is granted (see `findCoveringGrants`).
-          const touched = yield* registry.touchedPaths(call)
+          const declared = yield* Effect.either(registry.touchedPaths(call))
+          if (Either.isLeft(declared)) return yield* declarationDenied(w, approvalId, declared.left, null)
+          const touched = declared.right
           const created = yield* Effect.forEach(
             touched.length === 0 ? [state.policyPath] : touched,
             (path) =>

@@ -3,9 +3,9 @@ import { ExecPolicy, type PolicyInput } from "@codewhale/execpolicy"
 import { CommandHooks, type HookDefinition } from "@codewhale/hooks"
 import { IdGenerator, type ToolCall } from "@codewhale/protocol"
 import { EventStore, layerSqlite } from "@codewhale/state"
-import { layerWithBuiltins } from "@codewhale/tools"
+import { defineTool, layerWithBuiltins, ToolRegistry } from "@codewhale/tools"
 import { Grants, ToolPipeline, ToolPolicy } from "@codewhale/runtime"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Schema } from "effect"
 import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
@@ -433,5 +433,83 @@ describe("hooks steering the pipeline (real bash, node and python3 scripts)", ()
       const post = JSON.parse(NodeFs.readFileSync(NodePath.join(dir, "post.json"), "utf8"))
       assert.strictEqual(post.hook_event_name, "PostToolUse")
       assert.strictEqual(post.tool_response.body.stdout, "still runs\n")
+    }))
+})
+
+describe("tools whose own declarations fail (real files)", () => {
+  /** A tool that writes `text` to `path`, with the given `redact` and `touchedPaths`. */
+  const stamp = (declarations: Pick<Parameters<typeof defineTool>[0], "redact" | "touchedPaths">) =>
+    defineTool({
+      name: "stamp",
+      description: "writes text to a file",
+      mutating: true,
+      input: Schema.Struct({ path: Schema.String, text: Schema.String }),
+      ...declarations,
+      handler: (input, context) =>
+        Effect.sync(() => {
+          NodeFs.writeFileSync(NodePath.join(context.cwd, input.path), input.text)
+          return { type: "function" as const, success: true }
+        })
+    })
+  const stampCall = (path: string, text: string): ToolCall => ({
+    name: "stamp",
+    payload: { type: "function", arguments: JSON.stringify({ path, text }) },
+    source: "direct",
+    raw_tool_call_id: null
+  })
+  const allowStamp: PolicyInput = { user: { rules: [{ action: "allow", tool: "stamp", path: "**" }] } }
+
+  it.scopedLive("a touchedPaths that throws denies the call (the policy cannot see its files); the thrown message is not recorded", () =>
+    Effect.gen(function*() {
+      const { dir, db } = yield* workspace
+      yield* Effect.gen(function*() {
+        yield* (yield* ToolRegistry).register(stamp({ touchedPaths: () => { throw new TypeError("cannot parse sk-live-123") } }))
+        const pipeline = yield* ToolPipeline
+        const result = yield* pipeline.invokeTool(stampCall("a.txt", "x"), { cwd: dir, approvalMode: "on_request", threadId: "thread-d" })
+        assert.strictEqual(result.status, "denied")
+        assert.isFalse(NodeFs.existsSync(NodePath.join(dir, "a.txt")))
+        const why = yield* pipeline.explainToolCall(result.stream_id)
+        assert.strictEqual(why.denied?.source, "policy")
+        assert.include(why.denied?.reason, "touchedPaths failed (it threw a TypeError)")
+        const log = JSON.stringify(yield* (yield* EventStore).readStream(result.stream_id))
+        assert.notInclude(log, "sk-live-123")
+      }).pipe(Effect.provide(runtimeLayer(db, [], allowStamp)))
+    }))
+
+  it.scopedLive("a redact that throws fails the call with ToolDeclarationFailed before anything is recorded", () =>
+    Effect.gen(function*() {
+      const { dir, db } = yield* workspace
+      yield* Effect.gen(function*() {
+        yield* (yield* ToolRegistry).register(stamp({ redact: () => { throw new Error("no") } }))
+        const pipeline = yield* ToolPipeline
+        const store = yield* EventStore
+        const before = yield* store.headPosition
+        const error = yield* Effect.flip(pipeline.invokeTool(stampCall("a.txt", "x"), { cwd: dir, approvalMode: "on_request" }))
+        assert.strictEqual(error._tag, "ToolDeclarationFailed")
+        assert.strictEqual(yield* store.headPosition, before)
+        assert.isFalse(NodeFs.existsSync(NodePath.join(dir, "a.txt")))
+      }).pipe(Effect.provide(runtimeLayer(db, [], allowStamp)))
+    }))
+
+  it.scopedLive("approved for the session while touchedPaths fails: denied, no grant, nothing written", () =>
+    Effect.gen(function*() {
+      const { dir, db } = yield* workspace
+      yield* Effect.gen(function*() {
+        let calls = 0
+        yield* (yield* ToolRegistry).register(stamp({
+          touchedPaths: (input) => {
+            if (++calls > 1) throw new Error("changed its mind")
+            return [(input as { path: string }).path]
+          }
+        }))
+        const pipeline = yield* ToolPipeline
+        const asked = yield* pipeline.invokeTool(stampCall("b.txt", "y"), { cwd: dir, approvalMode: "on_request", threadId: "thread-s" })
+        assert.strictEqual(asked.status, "approval_required")
+        const answered = yield* pipeline.respondToApproval(asked.approval_id!, { type: "approved_for_session" })
+        assert.strictEqual(answered.status, "denied")
+        assert.deepStrictEqual(yield* (yield* Grants).listGrants({ threadId: "thread-s" }), [])
+        assert.isFalse(NodeFs.existsSync(NodePath.join(dir, "b.txt")))
+        assert.include((yield* pipeline.explainToolCall(asked.stream_id)).denied?.reason, "touchedPaths failed")
+      }).pipe(Effect.provide(runtimeLayer(db, [], { user: { rules: [] } })))
     }))
 })

@@ -52,5 +52,22 @@ export class ToolFailed extends Schema.TaggedError<ToolFailed>()("ToolFailed", {
   }
 }
 
+/**
+ * A tool's own declaration about a call (`redact`, `touchedPaths`) threw or returned something
+ * malformed: what is secret in the call, or which files it touches, is unknown, so the call cannot
+ * be recorded or checked safely. `detail` never quotes the thrown message (it may hold secrets).
+ */
+export class ToolDeclarationFailed extends Schema.TaggedError<ToolDeclarationFailed>()("ToolDeclarationFailed", {
+  tool: Schema.String,
+  declaration: Schema.Literal("redact", "touchedPaths"),
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `tool '${this.tool}': its ${this.declaration} failed (${this.detail}), so ${
+      this.declaration === "redact" ? "which of the call's values are secret" : "which files the call touches"
+    } is unknown`
+  }
+}
+
 /** Any error `ToolRegistry.dispatch` can fail with. */
 export type DispatchError = ToolNotFound | InvalidToolArguments | ToolTimedOut | ToolFailed

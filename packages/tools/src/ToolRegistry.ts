@@ -4,7 +4,7 @@
  */
 import type { ToolCall, ToolOutput } from "@codewhale/protocol"
 import { Context, Duration, Effect, Either, Layer, Option, Ref, type Scope } from "effect"
-import { InvalidToolArguments, ToolAlreadyRegistered, ToolNotFound, ToolTimedOut, type DispatchError } from "./Errors.ts"
+import { InvalidToolArguments, ToolAlreadyRegistered, ToolDeclarationFailed, ToolNotFound, ToolTimedOut, type DispatchError } from "./Errors.ts"
 import type { JsonSchemaObject, Redacted, ToolContext, ToolDefinition } from "./ToolDefinition.ts"
 
 /** What a model is told about a tool. */
@@ -46,13 +46,17 @@ export interface ToolRegistryShape {
   readonly list: Effect.Effect<ReadonlyArray<ToolSpec>>
   /** The raw input a call carries, before validation (parsed function arguments, mcp raw arguments, ...). */
   readonly callInput: (call: ToolCall) => Effect.Effect<unknown, ToolNotFound | InvalidToolArguments>
-  /** The call's input with secret parts hidden, for recording (tools without `redact` are returned as is). */
-  readonly redactCall: (call: ToolCall) => Effect.Effect<Redacted>
+  /**
+   * The call's input with secret parts hidden, for recording (tools without `redact` are returned
+   * as is); a `redact` that throws fails with `ToolDeclarationFailed`.
+   */
+  readonly redactCall: (call: ToolCall) => Effect.Effect<Redacted, ToolDeclarationFailed>
   /**
    * Every file the call would touch, as its tool declares (`touchedPaths`), for the policy's path
-   * rules; none for an unknown tool, a tool that declares nothing, or unreadable input.
+   * rules; none for an unknown tool, a tool that declares nothing, or unreadable input. A
+   * `touchedPaths` that throws, or returns anything but strings, fails with `ToolDeclarationFailed`.
    */
-  readonly touchedPaths: (call: ToolCall) => Effect.Effect<ReadonlyArray<string>>
+  readonly touchedPaths: (call: ToolCall) => Effect.Effect<ReadonlyArray<string>, ToolDeclarationFailed>
   /** Validates the input and runs the tool with its timeout; interruption stops whatever it started. */
   readonly dispatch: (
     call: ToolCall,
@@ -60,6 +64,20 @@ export interface ToolRegistryShape {
     options?: DispatchOptions
   ) => Effect.Effect<ToolOutput, DispatchError>
 }
+
+/** Runs one of a tool's declarations (user code) on a call's input; a throw becomes `ToolDeclarationFailed`. */
+const declared = <A>(
+  tool: ToolDefinition,
+  declaration: ToolDeclarationFailed["declaration"],
+  f: (input: unknown) => A,
+  input: unknown
+): Effect.Effect<A, ToolDeclarationFailed> =>
+  Effect.try({
+    try: () => f(input),
+    // Only the kind of error is kept: its message may quote the input, secret values included.
+    catch: (cause) =>
+      new ToolDeclarationFailed({ tool: tool.name, declaration, detail: `it threw ${cause instanceof Error ? `a ${cause.name}` : "a non-Error value"}` })
+  })
 
 /** Extracts a call's raw input: function arguments (JSON text), custom input (text), local_shell params, mcp arguments. */
 export const rawCallInput = (tool: ToolDefinition, call: ToolCall): Either.Either<unknown, InvalidToolArguments> => {
@@ -129,13 +147,26 @@ export const makeToolRegistry: Effect.Effect<ToolRegistryShape> = Effect.gen(fun
         if (Option.isNone(tool) || tool.value.redact === undefined) return { value: undefined, redacted: [] }
         const input = rawCallInput(tool.value, call)
         if (Either.isLeft(input)) return { value: undefined, redacted: [] }
-        return tool.value.redact(input.right)
+        const redacted = yield* declared(tool.value, "redact", tool.value.redact, input.right)
+        if (
+          typeof redacted !== "object" || redacted === null || !Array.isArray(redacted.redacted) ||
+          redacted.redacted.some((name) => typeof name !== "string")
+        ) {
+          return yield* new ToolDeclarationFailed({ tool: tool.value.name, declaration: "redact", detail: "it returned something other than { value, redacted }" })
+        }
+        return redacted
       }),
     touchedPaths: (call) =>
-      Effect.map(Effect.option(lookup(call.name)), (tool) => {
+      Effect.gen(function*() {
+        const tool = yield* Effect.option(lookup(call.name))
         if (Option.isNone(tool) || tool.value.touchedPaths === undefined) return []
         const input = rawCallInput(tool.value, call)
-        return Either.isLeft(input) ? [] : tool.value.touchedPaths(input.right)
+        if (Either.isLeft(input)) return []
+        const paths = yield* declared(tool.value, "touchedPaths", tool.value.touchedPaths, input.right)
+        if (!Array.isArray(paths) || paths.some((p) => typeof p !== "string")) {
+          return yield* new ToolDeclarationFailed({ tool: tool.value.name, declaration: "touchedPaths", detail: "it returned something other than a list of paths" })
+        }
+        return paths
       }),
     dispatch: (call, context, options) =>
       Effect.gen(function*() {

@@ -67,6 +67,31 @@ describe("ToolRegistry", () => {
       assert.deepStrictEqual(yield* registry.touchedPaths(fn("nope", {})), [])
     }).pipe(Effect.provide(layerWithBuiltins())))
 
+  it.effect("a redact or touchedPaths that throws or returns something malformed fails with ToolDeclarationFailed, without its message", () =>
+    Effect.gen(function*() {
+      const registry = yield* ToolRegistry
+      const tool = (name: string, declarations: Pick<Parameters<typeof defineTool>[0], "redact" | "touchedPaths">) =>
+        registry.register(defineTool({ ...declarations, name, description: name, input: Schema.Struct({}), handler: () => Effect.succeed(functionOutput(null)) }))
+      yield* tool("throws", {
+        redact: () => { throw new RangeError("token=sk-secret") },
+        touchedPaths: () => { throw "sk-secret" }
+      })
+      yield* tool("malformed", {
+        redact: () => ({ value: {}, redacted: [1] }) as never,
+        touchedPaths: () => ["ok", 2] as never
+      })
+      const redactThrew = yield* Effect.flip(registry.redactCall(fn("throws", {})))
+      assert.strictEqual(redactThrew._tag, "ToolDeclarationFailed")
+      assert.strictEqual(redactThrew.declaration, "redact")
+      assert.strictEqual(redactThrew.detail, "it threw a RangeError")
+      assert.notInclude(redactThrew.message, "sk-secret")
+      const pathsThrew = yield* Effect.flip(registry.touchedPaths(fn("throws", {})))
+      assert.strictEqual(pathsThrew.declaration, "touchedPaths")
+      assert.strictEqual(pathsThrew.detail, "it threw a non-Error value")
+      assert.match((yield* Effect.flip(registry.redactCall(fn("malformed", {})))).detail, /returned something other than/)
+      assert.match((yield* Effect.flip(registry.touchedPaths(fn("malformed", {})))).detail, /returned something other than a list of paths/)
+    }).pipe(Effect.provide(ToolRegistry.layer)))
+
   it.effect("a JSON Schema tool (as MCP tools are registered) validates required fields and types", () =>
     Effect.gen(function*() {
       const registry = yield* ToolRegistry

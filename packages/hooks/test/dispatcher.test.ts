@@ -27,6 +27,7 @@ describe("HookDispatcher", () => {
             requirement: { type: "skip", bypass_sandbox: false, reason: "Execution allowed by policy.", proposed_execpolicy_amendment: [] }
           },
           amendments: [],
+          touched_paths: [],
           at: 2
         }),
         yield* makeEnvelope(ToolCallStarted, { tool_name: "exec_shell", arguments: { type: "local_shell", params: { command: "ls" } }, at: 3 }),

@@ -123,7 +123,8 @@ export interface ToolCallAudit {
   readonly approval_mode: AskForApproval
   readonly status: ToolCallStatus
   readonly ran: boolean
-  readonly policy: { readonly phase: string; readonly matched_rule: string | null; readonly reason: string } | null
+  /** The policy's verdict; `touched_paths`: the files the tool said the call touches (none recorded before version 2). */
+  readonly policy: { readonly phase: string; readonly matched_rule: string | null; readonly reason: string; readonly touched_paths: ReadonlyArray<string> } | null
   readonly hooks: ReadonlyArray<{ readonly hook_name: string; readonly hook_event: string; readonly outcome: string; readonly decision: string | null; readonly reason: string | null; readonly exit_code: number | null; readonly duration_ms: number }>
   readonly approval: {
     readonly approval_id: string
@@ -298,7 +299,12 @@ export const auditOf = (state: ToolCallState): ToolCallAudit => ({
   approval_mode: state.requested.approval_mode,
   status: state.status,
   ran: state.started !== null,
-  policy: state.precheck === null ? null : { phase: state.precheck.precheck.phase, matched_rule: state.precheck.precheck.matched_rule, reason: state.precheck.precheck.reason },
+  policy: state.precheck === null ? null : {
+    phase: state.precheck.precheck.phase,
+    matched_rule: state.precheck.precheck.matched_rule,
+    reason: state.precheck.precheck.reason,
+    touched_paths: state.precheck.touched_paths
+  },
   hooks: state.hookRuns.map((r) => ({ hook_name: r.hook_name, hook_event: r.hook_event, outcome: r.outcome, decision: r.decision, reason: r.reason, exit_code: r.exit_code, duration_ms: r.duration_ms })),
   approval: state.approval === null ? null : {
     approval_id: state.approval.approval_id,
@@ -557,7 +563,7 @@ const make = (sql: Option.Option<SqlClient.SqlClient>) => Effect.gen(function*()
       if (Either.isLeft(declared)) return yield* declarationDenied(w, null, declared.left, pre.additionalContext)
       const touched = declared.right
       const answer = yield* policy.check({ command: subject.command, cwd: subject.cwd, tool: subject.tool, path: subject.path, paths: touched, mode, executionKind: subject.kind })
-      yield* w.append(ToolPolicyEvaluated, { precheck: answer.precheck, amendments: [...answer.amendments], at: yield* now })
+      yield* w.append(ToolPolicyEvaluated, { precheck: answer.precheck, amendments: [...answer.amendments], touched_paths: [...touched], at: yield* now })
       const decision = answer.decision
       if (!decision.allow) {
         yield* w.append(ToolCallDenied, {

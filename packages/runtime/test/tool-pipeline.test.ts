@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { ExecPolicy, type PolicyInput } from "@codewhale/execpolicy"
 import { CommandHooks, type HookDefinition } from "@codewhale/hooks"
-import { IdGenerator, type ToolCall } from "@codewhale/protocol"
+import { IdGenerator, toolCallStreamId, type ToolCall } from "@codewhale/protocol"
 import { EventStore, layerSqlite } from "@codewhale/state"
 import { defineTool, layerWithBuiltins, ToolRegistry } from "@codewhale/tools"
 import { Grants, ToolPipeline, ToolPolicy } from "@codewhale/runtime"
@@ -80,7 +80,7 @@ describe("invokeTool end to end (real SQLite, real processes)", () => {
         ])
         const why = yield* pipeline.explainToolCall(result.stream_id)
         assert.isTrue(why.ran)
-        assert.deepStrictEqual(why.policy, { phase: "allowed", matched_rule: "tool=exec_shell command=echo", reason: "Execution allowed by policy." })
+        assert.deepStrictEqual(why.policy, { phase: "allowed", matched_rule: "tool=exec_shell command=echo", reason: "Execution allowed by policy.", touched_paths: [] })
         assert.strictEqual(why.authorized?.source, "rule")
         assert.strictEqual(why.authorized?.rule, "tool=exec_shell command=echo")
         assert.strictEqual(why.result?.exit_code, 0)
@@ -339,6 +339,7 @@ describe("apply_patch under path rules and session grants (real files)", () => {
         const why = yield* pipeline.explainToolCall(sneaky.stream_id)
         assert.strictEqual(why.denied?.source, "policy")
         assert.strictEqual(why.policy?.matched_rule, "tool=apply_patch path=secrets/**")
+        assert.deepStrictEqual(why.policy?.touched_paths, ["src/b.txt", "secrets/key.txt"], "the record names every file the policy saw")
 
         const wider = yield* pipeline.invokeTool(patch(["src/c.txt", "docs/d.txt"]), options)
         assert.strictEqual(wider.status, "approval_required", "the src/** allow rule does not cover docs/d.txt")
@@ -511,5 +512,30 @@ describe("tools whose own declarations fail (real files)", () => {
         assert.isFalse(NodeFs.existsSync(NodePath.join(dir, "b.txt")))
         assert.include((yield* pipeline.explainToolCall(asked.stream_id)).denied?.reason, "touchedPaths failed")
       }).pipe(Effect.provide(runtimeLayer(db, [], { user: { rules: [] } })))
+    }))
+})
+
+describe("tool.policy_evaluated recorded before version 2", () => {
+  it.scopedLive("reads as having no touched paths; the rest of the audit is unchanged", () =>
+    Effect.gen(function*() {
+      const { dir, db } = yield* workspace
+      yield* Effect.gen(function*() {
+        const pipeline = yield* ToolPipeline
+        const store = yield* EventStore
+        const ids = yield* IdGenerator
+        const ran = yield* pipeline.invokeTool(shell("echo old"), { cwd: dir, approvalMode: "on_request" })
+        const [requested, evaluated] = yield* store.readStream(ran.stream_id, { limit: 2 })
+        assert.strictEqual(evaluated!.eventType, "tool.policy_evaluated")
+        assert.strictEqual(evaluated!.schemaVersion, 2)
+        // The same two events as a version-1 writer recorded them (no touched_paths).
+        const { touched_paths: _, ...v1 } = evaluated!.payload as Record<string, unknown>
+        const old = toolCallStreamId(yield* ids.eventId)
+        const envelope = (e: typeof requested, schemaVersion: number, payload: unknown) =>
+          Effect.map(ids.eventId, (eventId) => ({ eventId, eventType: e!.eventType, schemaVersion, payload, metadata: {} }))
+        yield* store.append(old, [yield* envelope(requested, 1, requested!.payload), yield* envelope(evaluated, 1, v1)])
+        const why = yield* pipeline.explainToolCall(old)
+        assert.deepStrictEqual(why.policy, { ...(yield* pipeline.explainToolCall(ran.stream_id)).policy!, touched_paths: [] })
+        assert.strictEqual(why.policy?.matched_rule, "tool=exec_shell command=echo")
+      }).pipe(Effect.provide(runtimeLayer(db)))
     }))
 })

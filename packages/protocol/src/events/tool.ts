@@ -5,7 +5,7 @@
  * stream answers "why did this command run?".
  */
 import { Schema } from "effect"
-import { defineEvent } from "../EventRegistry.ts"
+import { defineEvent, evolveEvent } from "../EventRegistry.ts"
 import { AskForApproval, NetworkPolicyAmendment } from "../wire/approval.ts"
 import { ExecutionKind, ToolCall, ToolOutput } from "../wire/tool.ts"
 
@@ -88,8 +88,8 @@ export const ToolInputRewritten = defineEvent(
   })
 )
 
-/** The execution policy's verdict on the (possibly rewritten) call. */
-export const ToolPolicyEvaluated = defineEvent(
+/** The execution policy's verdict on the (possibly rewritten) call: version 1, without the touched files. */
+const ToolPolicyEvaluatedV1 = defineEvent(
   "tool.policy_evaluated",
   Schema.Struct({
     precheck: PolicyPrecheck,
@@ -97,6 +97,24 @@ export const ToolPolicyEvaluated = defineEvent(
     amendments: Schema.Array(Schema.String),
     at: Schema.Int
   })
+)
+
+/**
+ * The execution policy's verdict on the (possibly rewritten) call. Version 2 adds `touched_paths`:
+ * every file the tool said the call touches (each file of a patch), as the policy's path rules saw
+ * them; empty when the tool declares none (then only `policy_path` of the request was checked) and
+ * in version 1 events, which did not record them.
+ */
+export const ToolPolicyEvaluated = evolveEvent(
+  ToolPolicyEvaluatedV1,
+  Schema.Struct({
+    precheck: PolicyPrecheck,
+    /** Ids of the user-policy amendments that were in force. */
+    amendments: Schema.Array(Schema.String),
+    touched_paths: Schema.Array(Schema.String),
+    at: Schema.Int
+  }),
+  (v1) => ({ ...v1, touched_paths: [] })
 )
 
 /** Who or what let a call run. */

@@ -26,10 +26,10 @@ const server = (name: string, args: ReadonlyArray<string>, toolTimeoutMs = 20_00
   toolTimeoutMs
 })
 
-/** The pipeline with the built-in tools, MCP servers bridged into the registry, and this policy. */
+/** The pipeline as the runtime builds it (grants, amendments and pending approvals from their SQLite read models), with the built-in tools, MCP servers bridged into the registry, and this policy. */
 const runtimeLayer = (filename: string, servers: ReadonlyArray<McpServerConfig>, policy: PolicyInput) => {
   const base = Layer.mergeAll(layerSqlite({ filename }), IdGenerator.layer)
-  const grants = Grants.layer.pipe(Layer.provideMerge(base))
+  const grants = Grants.layerSql.pipe(Layer.provideMerge(base))
   const manager = McpManager.layer(servers, { shutdownGraceMs: 500 })
   const services = Layer.mergeAll(
     layerWithBuiltins(),
@@ -37,7 +37,7 @@ const runtimeLayer = (filename: string, servers: ReadonlyArray<McpServerConfig>,
     ToolPolicy.layer(policy).pipe(Layer.provide(ExecPolicy.Default)),
     manager
   ).pipe(Layer.provideMerge(grants))
-  return ToolPipeline.layer.pipe(Layer.provideMerge(services))
+  return ToolPipeline.layerSql.pipe(Layer.provideMerge(services))
 }
 
 const workspace = Effect.acquireRelease(

@@ -47,7 +47,7 @@ import {
 } from "@codewhale/protocol"
 import { catchUp, EventStore, ExpectedVersion } from "@codewhale/state"
 import { SqlClient } from "@effect/sql"
-import { type ToolDeclarationFailed, ToolRegistry, type ToolContext } from "@codewhale/tools"
+import { ToolDeclarationFailed, ToolRegistry, type ToolContext } from "@codewhale/tools"
 import { Clock, Context, Effect, Either, Layer, Option, Schema, Stream } from "effect"
 import * as NodePath from "node:path"
 import { type Grant, Grants, NoThread } from "./Grants.ts"
@@ -374,11 +374,17 @@ const make = (sql: Option.Option<SqlClient.SqlClient>) => Effect.gen(function*()
       return state
     })
 
-  /** The call as recorded: secret argument values hidden. */
-  const recordable = (call: ToolCall) =>
-    Effect.map(registry.redactCall(call), (r) => {
-      if (r.redacted.length === 0 || typeof r.value !== "object" || r.value === null) return { call, redacted: [] as ReadonlyArray<string> }
-      return { call: withArguments(call, r.value as Record<string, unknown>) ?? call, redacted: r.redacted }
+  /**
+   * The call as recorded: secret argument values hidden. A tool that hides something but whose
+   * answer does not fit the call's payload fails: recording the call as is would record the secret.
+   */
+  const recordable = (call: ToolCall): Effect.Effect<{ readonly call: ToolCall; readonly redacted: ReadonlyArray<string> }, ToolDeclarationFailed> =>
+    Effect.flatMap(registry.redactCall(call), (r) => {
+      if (r.redacted.length === 0) return Effect.succeed({ call, redacted: [] })
+      const hidden = typeof r.value === "object" && r.value !== null ? withArguments(call, r.value as Record<string, unknown>) : undefined
+      return hidden === undefined
+        ? Effect.fail(new ToolDeclarationFailed({ tool: call.name, declaration: "redact", detail: `its answer does not fit a ${call.payload.type} call` }))
+        : Effect.succeed({ call: hidden, redacted: r.redacted })
     })
 
   const toolInputOf = (call: ToolCall) =>
@@ -714,8 +720,11 @@ const make = (sql: Option.Option<SqlClient.SqlClient>) => Effect.gen(function*()
           return yield* run({ source: "user", approval_id: approvalId, actor, reason: "approved once by the user" })
         case "approved_for_session": {
           // A call that touches several files (a patch) gets one grant per file: a later call is
-          // covered when every file it touches is granted (see `findCoveringGrants`).
-          const declared = yield* Effect.either(registry.touchedPaths(call))
+          // covered when every file it touches is granted (see `findCoveringGrants`). The files are
+          // the ones the policy checked, as recorded; asked of the tool again only when none were
+          // (a version-1 record, or a tool that declares none).
+          const recorded = state.precheck?.touched_paths ?? []
+          const declared = recorded.length > 0 ? Either.right(recorded) : yield* Effect.either(registry.touchedPaths(call))
           if (Either.isLeft(declared)) return yield* declarationDenied(w, approvalId, declared.left, null)
           const touched = declared.right
           const created = yield* Effect.forEach(

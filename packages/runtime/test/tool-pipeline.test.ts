@@ -492,24 +492,54 @@ describe("tools whose own declarations fail (real files)", () => {
       }).pipe(Effect.provide(runtimeLayer(db, [], allowStamp)))
     }))
 
-  it.scopedLive("approved for the session while touchedPaths fails: denied, no grant, nothing written", () =>
+  it.scopedLive("a redact whose answer has nothing to record in place of the secret fails the call; the secret is not recorded", () =>
+    Effect.gen(function*() {
+      const { dir, db } = yield* workspace
+      yield* Effect.gen(function*() {
+        yield* (yield* ToolRegistry).register(stamp({ redact: () => ({ value: null, redacted: ["text"] }) }))
+        const pipeline = yield* ToolPipeline
+        const store = yield* EventStore
+        const before = yield* store.headPosition
+        const error = yield* Effect.flip(pipeline.invokeTool(stampCall("a.txt", "sk-live-456"), { cwd: dir, approvalMode: "on_request" }))
+        assert.strictEqual(error._tag, "ToolDeclarationFailed")
+        assert.strictEqual(yield* store.headPosition, before)
+      }).pipe(Effect.provide(runtimeLayer(db, [], allowStamp)))
+    }))
+
+  it.scopedLive("approved for the session: the grants are for the files the policy checked, whatever the tool answers later", () =>
+    Effect.gen(function*() {
+      const { dir, db } = yield* workspace
+      yield* Effect.gen(function*() {
+        let calls = 0
+        yield* (yield* ToolRegistry).register(stamp({ touchedPaths: (input) => (++calls > 1 ? ["elsewhere.txt"] : [(input as { path: string }).path]) }))
+        const pipeline = yield* ToolPipeline
+        const asked = yield* pipeline.invokeTool(stampCall("b.txt", "y"), { cwd: dir, approvalMode: "on_request", threadId: "thread-s" })
+        assert.strictEqual(asked.status, "approval_required")
+        const answered = yield* pipeline.respondToApproval(asked.approval_id!, { type: "approved_for_session" })
+        assert.strictEqual(answered.status, "completed")
+        assert.deepStrictEqual((yield* (yield* Grants).listGrants({ threadId: "thread-s" })).map((g) => g.path), ["b.txt"])
+        assert.strictEqual(NodeFs.readFileSync(NodePath.join(dir, "b.txt"), "utf8"), "y")
+      }).pipe(Effect.provide(runtimeLayer(db, [], { user: { rules: [] } })))
+    }))
+
+  it.scopedLive("approved for the session when no files were recorded and touchedPaths now fails: denied, no grant, nothing written", () =>
     Effect.gen(function*() {
       const { dir, db } = yield* workspace
       yield* Effect.gen(function*() {
         let calls = 0
         yield* (yield* ToolRegistry).register(stamp({
-          touchedPaths: (input) => {
+          touchedPaths: () => {
             if (++calls > 1) throw new Error("changed its mind")
-            return [(input as { path: string }).path]
+            return []
           }
         }))
         const pipeline = yield* ToolPipeline
-        const asked = yield* pipeline.invokeTool(stampCall("b.txt", "y"), { cwd: dir, approvalMode: "on_request", threadId: "thread-s" })
+        const asked = yield* pipeline.invokeTool(stampCall("c.txt", "z"), { cwd: dir, approvalMode: "on_request", threadId: "thread-t" })
         assert.strictEqual(asked.status, "approval_required")
         const answered = yield* pipeline.respondToApproval(asked.approval_id!, { type: "approved_for_session" })
         assert.strictEqual(answered.status, "denied")
-        assert.deepStrictEqual(yield* (yield* Grants).listGrants({ threadId: "thread-s" }), [])
-        assert.isFalse(NodeFs.existsSync(NodePath.join(dir, "b.txt")))
+        assert.deepStrictEqual(yield* (yield* Grants).listGrants({ threadId: "thread-t" }), [])
+        assert.isFalse(NodeFs.existsSync(NodePath.join(dir, "c.txt")))
         assert.include((yield* pipeline.explainToolCall(asked.stream_id)).denied?.reason, "touchedPaths failed")
       }).pipe(Effect.provide(runtimeLayer(db, [], { user: { rules: [] } })))
     }))

@@ -28,7 +28,10 @@ export type ToolHandlerError = ToolFailed | ToolTimedOut | InvalidToolArguments
 /** A JSON Schema object (as MCP servers and model APIs exchange them). */
 export type JsonSchemaObject = { readonly [key: string]: unknown }
 
-/** What `redact` returns: the value safe to record, and the names of the parts that were hidden. */
+/**
+ * What `redact` returns: the names of the parts that were hidden, and the input to record instead
+ * (an object of the call's arguments; required when anything was hidden, ignored otherwise).
+ */
 export interface Redacted {
   readonly value: unknown
   readonly redacted: ReadonlyArray<string>
@@ -53,7 +56,8 @@ export interface ToolDefinition {
   readonly redact?: ((input: unknown) => Redacted) | undefined
   /**
    * Every file a call with this raw input would touch, for the policy's path rules (e.g. each
-   * file of a multi-file patch). Absent: the policy sees only the input's `path` argument.
+   * file of a multi-file patch). Absent: the policy sees only the input's `path` argument. The
+   * paths are recorded in the log as they are: never build them from values `redact` hides.
    */
   readonly touchedPaths?: ((input: unknown) => ReadonlyArray<string>) | undefined
 }

@@ -65,19 +65,58 @@ export interface ToolRegistryShape {
   ) => Effect.Effect<ToolOutput, DispatchError>
 }
 
-/** Runs one of a tool's declarations (user code) on a call's input; a throw becomes `ToolDeclarationFailed`. */
+/** The built-in error classes, whose names are safe to repeat (a thrown object's own `name` is not). */
+const StandardErrors = [TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError, AggregateError] as const
+
+/** What kind of value was thrown, without reading anything the thrower controls (it may quote secrets). */
+const thrownKind = (cause: unknown): string => {
+  try {
+    for (const E of StandardErrors) if (cause instanceof E) return `a ${E.name}`
+    return cause instanceof Error ? "an Error" : "a non-Error value"
+  } catch {
+    return "a value that cannot be inspected"
+  }
+}
+
+/**
+ * Runs one of a tool's declarations (user code) and accepts its answer, both inside one guard:
+ * a throw, or an answer `accept` refuses (`undefined`), becomes `ToolDeclarationFailed`. `accept`
+ * returns a plain copy, so nothing read later runs the tool's code again (getters, proxies).
+ */
 const declared = <A>(
   tool: ToolDefinition,
   declaration: ToolDeclarationFailed["declaration"],
-  f: (input: unknown) => A,
-  input: unknown
+  run: () => unknown,
+  accept: (answer: unknown) => A | undefined,
+  malformed: string
 ): Effect.Effect<A, ToolDeclarationFailed> =>
-  Effect.try({
-    try: () => f(input),
-    // Only the kind of error is kept: its message may quote the input, secret values included.
-    catch: (cause) =>
-      new ToolDeclarationFailed({ tool: tool.name, declaration, detail: `it threw ${cause instanceof Error ? `a ${cause.name}` : "a non-Error value"}` })
+  Effect.suspend(() => {
+    let accepted: A | undefined
+    try {
+      accepted = accept(run())
+    } catch (cause) {
+      return Effect.fail(new ToolDeclarationFailed({ tool: tool.name, declaration, detail: `it threw ${thrownKind(cause)}` }))
+    }
+    return accepted === undefined
+      ? Effect.fail(new ToolDeclarationFailed({ tool: tool.name, declaration, detail: malformed }))
+      : Effect.succeed(accepted)
   })
+
+const isStringArray = (u: unknown): u is ReadonlyArray<string> => Array.isArray(u) && u.every((x) => typeof x === "string")
+
+/** A `redact` answer as a plain copy: names of the hidden parts, and (when any) the object to record instead. */
+const acceptRedacted = (answer: unknown): Redacted | undefined => {
+  if (typeof answer !== "object" || answer === null) return undefined
+  const names: unknown = (answer as { redacted?: unknown }).redacted
+  if (!isStringArray(names)) return undefined
+  if (names.length === 0) return { value: undefined, redacted: [] }
+  const value: unknown = (answer as { value?: unknown }).value
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined
+  return { value: JSON.parse(JSON.stringify(value)) as unknown, redacted: [...names] }
+}
+
+/** A `touchedPaths` answer as a plain copy. */
+const acceptPaths = (answer: unknown): ReadonlyArray<string> | undefined => (isStringArray(answer) ? [...answer] : undefined)
 
 /** Extracts a call's raw input: function arguments (JSON text), custom input (text), local_shell params, mcp arguments. */
 export const rawCallInput = (tool: ToolDefinition, call: ToolCall): Either.Either<unknown, InvalidToolArguments> => {
@@ -147,14 +186,8 @@ export const makeToolRegistry: Effect.Effect<ToolRegistryShape> = Effect.gen(fun
         if (Option.isNone(tool) || tool.value.redact === undefined) return { value: undefined, redacted: [] }
         const input = rawCallInput(tool.value, call)
         if (Either.isLeft(input)) return { value: undefined, redacted: [] }
-        const redacted = yield* declared(tool.value, "redact", tool.value.redact, input.right)
-        if (
-          typeof redacted !== "object" || redacted === null || !Array.isArray(redacted.redacted) ||
-          redacted.redacted.some((name) => typeof name !== "string")
-        ) {
-          return yield* new ToolDeclarationFailed({ tool: tool.value.name, declaration: "redact", detail: "it returned something other than { value, redacted }" })
-        }
-        return redacted
+        const redact = tool.value.redact
+        return yield* declared(tool.value, "redact", () => redact(input.right), acceptRedacted, "it returned something other than { value: <object>, redacted: <names> }")
       }),
     touchedPaths: (call) =>
       Effect.gen(function*() {
@@ -162,11 +195,8 @@ export const makeToolRegistry: Effect.Effect<ToolRegistryShape> = Effect.gen(fun
         if (Option.isNone(tool) || tool.value.touchedPaths === undefined) return []
         const input = rawCallInput(tool.value, call)
         if (Either.isLeft(input)) return []
-        const paths = yield* declared(tool.value, "touchedPaths", tool.value.touchedPaths, input.right)
-        if (!Array.isArray(paths) || paths.some((p) => typeof p !== "string")) {
-          return yield* new ToolDeclarationFailed({ tool: tool.value.name, declaration: "touchedPaths", detail: "it returned something other than a list of paths" })
-        }
-        return paths
+        const touchedPaths = tool.value.touchedPaths
+        return yield* declared(tool.value, "touchedPaths", () => touchedPaths(input.right), acceptPaths, "it returned something other than a list of paths")
       }),
     dispatch: (call, context, options) =>
       Effect.gen(function*() {

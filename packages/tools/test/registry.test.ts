@@ -80,6 +80,10 @@ describe("ToolRegistry", () => {
         redact: () => ({ value: {}, redacted: [1] }) as never,
         touchedPaths: () => ["ok", 2] as never
       })
+      yield* tool("sly", {
+        redact: () => ({ value: null, redacted: ["token"] }) as never,
+        touchedPaths: () => { throw Object.assign(new Error("x"), { name: "sk-secret" }) }
+      })
       const redactThrew = yield* Effect.flip(registry.redactCall(fn("throws", {})))
       assert.strictEqual(redactThrew._tag, "ToolDeclarationFailed")
       assert.strictEqual(redactThrew.declaration, "redact")
@@ -90,6 +94,9 @@ describe("ToolRegistry", () => {
       assert.strictEqual(pathsThrew.detail, "it threw a non-Error value")
       assert.match((yield* Effect.flip(registry.redactCall(fn("malformed", {})))).detail, /returned something other than/)
       assert.match((yield* Effect.flip(registry.touchedPaths(fn("malformed", {})))).detail, /returned something other than a list of paths/)
+      assert.match((yield* Effect.flip(registry.redactCall(fn("sly", {})))).detail, /returned something other than/, "something is hidden, so there must be a value to record instead")
+      const named = yield* Effect.flip(registry.touchedPaths(fn("sly", {})))
+      assert.strictEqual(named.detail, "it threw an Error", "a thrown object's own name is not repeated")
     }).pipe(Effect.provide(ToolRegistry.layer)))
 
   it.effect("a JSON Schema tool (as MCP tools are registered) validates required fields and types", () =>

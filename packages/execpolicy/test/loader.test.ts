@@ -175,16 +175,22 @@ not_match = ["src/secrets.rs"]
       expect(engine.check(tool).requirement._tag).toBe("Forbidden")
     }))
 
+  /** A workspace whose `link` is a symlink to its `secrets` directory. */
+  const linkedSecrets = Effect.promise(async () => {
+    const ws = await mkdtemp(join(tmpdir(), "execpolicy-"))
+    await mkdir(join(ws, "secrets"))
+    await symlink(join(ws, "secrets"), join(ws, "link"))
+    return ws
+  })
+  /** 99 harmless paths, then one into `secrets` through the symlink. */
+  const hundredPaths = [...Array.from({ length: 99 }, (_, i) => `src/file-${i}.ts`), "link/key.pem"]
+
   it.effect("resolvePaths resolves every path a tool declares, however many: the last of 100 cannot slip through a symlink", () =>
     Effect.gen(function*() {
       const ep = yield* ExecPolicy
-      const ws = yield* Effect.promise(() => mkdtemp(join(tmpdir(), "execpolicy-")))
-      yield* Effect.promise(async () => {
-        await mkdir(join(ws, "secrets"))
-        await symlink(join(ws, "secrets"), join(ws, "link"))
-      })
+      const ws = yield* linkedSecrets
       const engine = yield* ep.fromInput({ user: { rules: [{ action: "deny", tool: "apply_patch", path: "secrets/**" }] } }, { file: "t" })
-      const paths = [...Array.from({ length: 99 }, (_, i) => `src/file-${i}.ts`), "link/key.pem"]
+      const paths = hundredPaths
       const ctx = { command: "apply_patch", tool: "apply_patch", paths, cwd: ws, askForApproval: "never" as const }
       expect(engine.check(ctx).requirement._tag).toBe("Skip")
       expect(engine.check(yield* ep.resolvePaths(ctx)).requirement._tag).toBe("Forbidden")
@@ -193,14 +199,9 @@ not_match = ["src/secrets.rs"]
   it.effect("resolvePaths follows symlinks for a shell command's later arguments too (the 100th of 100)", () =>
     Effect.gen(function*() {
       const ep = yield* ExecPolicy
-      const ws = yield* Effect.promise(() => mkdtemp(join(tmpdir(), "execpolicy-")))
-      yield* Effect.promise(async () => {
-        await mkdir(join(ws, "secrets"))
-        await symlink(join(ws, "secrets"), join(ws, "link"))
-      })
+      const ws = yield* linkedSecrets
       const engine = yield* ep.fromInput({ user: { rules: [{ action: "deny", tool: "read_file", path: "secrets/**" }] } }, { file: "t" })
-      const args = [...Array.from({ length: 99 }, (_, i) => `src/file-${i}.ts`), "link/key.pem"]
-      const ctx = { command: `cat ${args.join(" ")}`, cwd: ws, askForApproval: "never" as const }
+      const ctx = { command: `cat ${hundredPaths.join(" ")}`, cwd: ws, askForApproval: "never" as const }
       expect(engine.check(ctx).requirement._tag).toBe("Skip")
       expect(engine.check(yield* ep.resolvePaths(ctx)).requirement._tag).toBe("Forbidden")
     }))

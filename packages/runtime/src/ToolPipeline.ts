@@ -226,6 +226,13 @@ export const withArguments = (call: ToolCall, input: Record<string, unknown>): T
   }
 }
 
+/**
+ * The paths session grants are kept per: every file the tool declares the call touches, else the
+ * call's one policy path (null: the whole tool). Grants are created and looked up by the same list.
+ */
+const grantPaths = (touched: ReadonlyArray<string>, policyPath: string | null): ReadonlyArray<string | null> =>
+  touched.length === 0 ? [policyPath] : touched
+
 const withoutPaths = (call: ToolCall, paths: ReadonlyArray<string>): ToolCall => {
   if (paths.length === 0) return call
   const args = callArgumentsObject(call)
@@ -505,7 +512,7 @@ const make = (sql: Option.Option<SqlClient.SqlClient>) => Effect.gen(function*()
   const findCoveringGrants = (threadId: string, subject: Subject, touched: ReadonlyArray<string>) =>
     Effect.gen(function*() {
       const covering: Array<Grant> = []
-      for (const path of touched.length === 0 ? [subject.path] : touched) {
+      for (const path of grantPaths(touched, subject.path)) {
         const grant = yield* grants.findGrant({ threadId, tool: subject.tool, command: subject.command, path })
         if (grant === undefined) return undefined
         covering.push(grant)
@@ -728,7 +735,7 @@ const make = (sql: Option.Option<SqlClient.SqlClient>) => Effect.gen(function*()
           if (Either.isLeft(declared)) return yield* declarationDenied(w, approvalId, declared.left, null)
           const touched = declared.right
           const created = yield* Effect.forEach(
-            touched.length === 0 ? [state.policyPath] : touched,
+            grantPaths(touched, state.policyPath),
             (path) =>
               grants.createGrant(
                 { threadId: state.requested.thread_id ?? NoThread, tool: state.requested.policy_tool, command: state.command, path },

@@ -342,17 +342,20 @@ export const makeSqliteStore = (options: SqliteStoreOptions) =>
       for (let i = 0; i < group.length; i++) group[i]!.resume(results[i]!)
     }
 
+    /** The `setImmediate` flush: the event loop has had its turn, so a new chain may start. */
     function flushScheduledWrites(): void {
       flushScheduled = false
       chainedGroups = 0
       writeQueued()
     }
 
+    /** The backoff timer's retry after another connection held the write lock. */
     function retryAfterLock(): void {
       waitingOutLock = false
       writeQueued()
     }
 
+    /** The microtask behind the appenders a group resumed: writes what they queued again. */
     function writeChained(): void {
       if (queue.length > 0) writeQueued()
     }
